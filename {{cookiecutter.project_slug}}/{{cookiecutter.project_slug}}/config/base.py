@@ -1,0 +1,166 @@
+"""The whole project's configuration: what every environment class builds on."""
+
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from . import names, redis_urls
+from .cache import CacheConfig
+from .tasks import TaskConfig
+from .workers import comma_separated
+
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-this-in-production"
+DATABASE_SCHEMES = ("postgres", "postgresql", "sqlite")
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, merging nested dicts key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class DjangoConfig(BaseModel):
+    """Project configuration; subclasses set per-environment defaults in ``profile``.
+
+    ``profile`` (and model-typed field defaults, as in ``tasks: TaskConfig = TaskConfig(...)``)
+    sit underneath whatever is passed in, merged key by key: ``DevConfig(tasks={"dramatiq":
+    {"threads": 2}})`` keeps the profile's processes and queues.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    env_prefix: ClassVar[str] = "DJANGO_"
+    environment: ClassVar[str] = "base"
+    profile: ClassVar[dict[str, Any]] = {}
+
+    project_name: str = Field(default="My Project", min_length=1)
+    project_slug: str = Field(default="my_project")
+    description: str = ""
+    author_name: str = ""
+    author_email: str = Field(default="admin@example.com")
+    domain_name: str = Field(default="example.com")
+    debug: bool = False
+    secret_key: SecretStr = Field(default=SecretStr(DEVELOPMENT_SECRET_KEY))
+    allowed_hosts: list[str] = Field(default_factory=list)
+    database_url: str = Field(
+        default="sqlite:///db.sqlite3",
+        description="postgres://user:password@host:5432/name or sqlite:///path",
+        json_schema_extra={"env": "DATABASE_URL"},
+    )
+    cache_default: CacheConfig = Field(default_factory=CacheConfig)
+    tasks: TaskConfig = Field(default_factory=TaskConfig)
+
+    _lists = field_validator("allowed_hosts", mode="before")(comma_separated)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_underneath(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        base: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            if isinstance(field.default, BaseModel):
+                base[name] = field.default.model_dump(exclude_unset=True)
+        return deep_merge(deep_merge(base, cls.profile), data)
+
+    @field_validator("project_slug")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if problem := names.slug_problem(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("project_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("author_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if problem := names.email_problem(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("domain_name")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        if problem := names.domain_problem(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                "must be postgres://user:password@host:5432/name or sqlite:///path"
+            )
+        if parts.scheme != "sqlite" and not parts.path.strip("/"):
+            raise ValueError("must name the database: postgres://user@host:5432/name")
+        return value
+
+    @model_validator(mode="after")
+    def _redis_roles_apart(self) -> "DjangoConfig":
+        """Cache, broker and results each get a database of their own; fill derived URLs."""
+        roles = self.tasks.redis_roles(self.cache_default)
+        where = {
+            "cache": ("cache_default", "db"),
+            "broker": ("tasks", "broker_url" if self.tasks.broker_url else "broker_db"),
+            "results": (
+                "tasks",
+                "result_backend" if self.tasks.result_backend else "results_db",
+            ),
+        }
+        seen: dict[tuple, str] = {}
+        errors: list[InitErrorDetails] = []
+        for role, url in roles.items():
+            key = (*redis_urls.server_of(url), redis_urls.db_of(url))
+            if key in seen:
+                errors.append(
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "redis_db_shared",
+                            "Redis database {db} is already the {other}'s: cache, broker "
+                            "and results each need their own database",
+                            {"db": key[-1], "other": seen[key]},
+                        ),
+                        loc=where[role],
+                        input=url,
+                    )
+                )
+            seen.setdefault(key, role)
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        self.tasks = self.tasks.resolved(self.cache_default)
+        return self
+
+    def masked_dump(self) -> dict[str, Any]:
+        """The effective configuration, safe to print: passwords and secret key hidden."""
+        data = self.model_dump(mode="json")
+        data["secret_key"] = "********"
+        data["database_url"] = redis_urls.masked(self.database_url)
+        data["cache_default"]["redis_url"] = redis_urls.masked(
+            self.cache_default.redis_url
+        )
+        for key in ("broker_url", "result_backend"):
+            if data["tasks"][key]:
+                data["tasks"][key] = redis_urls.masked(data["tasks"][key])
+        return {"environment": self.environment, **data}

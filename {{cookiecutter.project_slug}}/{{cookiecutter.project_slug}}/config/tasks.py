@@ -1,0 +1,191 @@
+"""Dramatiq as Django sees it: broker, results and middleware, built from the models."""
+
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from . import redis_urls
+from .cache import CacheConfig
+from .workers import DramatiqConfig
+
+REDIS_BROKER = "dramatiq.brokers.redis.RedisBroker"
+STUB_BROKER = "dramatiq.brokers.stub.StubBroker"
+REDIS_RESULTS = "dramatiq.results.backends.redis.RedisBackend"
+STUB_RESULTS = "dramatiq.results.backends.stub.StubBackend"
+REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
+# redis-py's default 5 s socket timeout breaks get_result(block=True) waits longer than 5 s.
+RESULTS_SOCKET_TIMEOUT = 60
+
+
+class TaskConfig(BaseModel):
+    """Dramatiq task queue configuration.
+
+    ``broker_url`` "" means the cache's Redis server with ``broker_db``; ``result_backend``
+    None means the broker's server with ``results_db``. ``enabled=False`` gives Django a stub
+    broker: nothing connects to Redis and the worker command refuses to start.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    env_prefix: ClassVar[str] = "TASKS_"
+
+    broker_url: str = Field(
+        default="",
+        description="Redis URL for the broker (empty: cache server, broker_db)",
+    )
+    result_backend: str | None = Field(
+        default=None,
+        description="Redis URL for results (empty: broker server, results_db)",
+    )
+    enabled: bool = Field(default=True, description="Enable/disable task processing")
+    use_results: bool = Field(default=True, description="Store task results in Redis")
+    broker_db: int = Field(
+        default=1,
+        ge=0,
+        le=15,
+        description="Redis database of the broker when broker_url is empty",
+        json_schema_extra={"env": "REDIS_BROKER_DB"},
+    )
+    results_db: int = Field(
+        default=2,
+        ge=0,
+        le=15,
+        description="Redis database of the results when result_backend is empty",
+        json_schema_extra={"env": "REDIS_RESULTS_DB"},
+    )
+    result_ttl: int = Field(
+        default=600000, ge=1000, description="Milliseconds a stored result is kept"
+    )
+    namespace: str = Field(
+        default="dramatiq",
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of every broker key; one per project sharing a Redis database",
+    )
+    dramatiq: DramatiqConfig = Field(
+        default_factory=DramatiqConfig, description="Dramatiq-specific configuration"
+    )
+
+    @field_validator("broker_url", "result_backend", mode="before")
+    @classmethod
+    def _url(cls, value):
+        if value is None or value == "":
+            return None if value is None else value
+        if problem := redis_urls.url_problem(value):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("result_backend", mode="after")
+    @classmethod
+    def _empty_result_backend(cls, value):
+        return value or None
+
+    @field_validator("dramatiq", mode="before")
+    @classmethod
+    def _default_dramatiq(cls, value):
+        return DramatiqConfig() if value is None else value
+
+    def resolved(self, cache: CacheConfig) -> "TaskConfig":
+        """This config with the broker and results URLs filled in from the cache's server."""
+        broker_url = self.broker_url or redis_urls.with_db(
+            cache.redis_url, self.broker_db
+        )
+        result_backend = self.result_backend
+        if self.use_results and not result_backend:
+            result_backend = redis_urls.with_db(broker_url, self.results_db)
+        if not self.use_results:
+            result_backend = None
+        return self.model_copy(
+            update={"broker_url": broker_url, "result_backend": result_backend}
+        )
+
+    def redis_roles(self, cache: CacheConfig) -> dict[str, str]:
+        """Each Redis role's URL: what must not share a database."""
+        tasks = self.resolved(cache)
+        roles = {"cache": cache.url, "broker": tasks.broker_url}
+        if tasks.result_backend:
+            roles["results"] = tasks.result_backend
+        return roles
+
+    def to_django_config(self, cache: CacheConfig | None = None) -> dict[str, Any]:
+        """The ``DRAMATIQ_*`` settings django_dramatiq reads."""
+        tasks = self.resolved(cache or CacheConfig())
+        settings: dict[str, Any] = {
+            "DRAMATIQ_BROKER": {
+                "BROKER": REDIS_BROKER if tasks.enabled else STUB_BROKER,
+                "OPTIONS": tasks._broker_options(),
+                "MIDDLEWARE": tasks._middleware(),
+            },
+            "DRAMATIQ_RATE_LIMITER_BACKEND": tasks._rate_limiter_settings(),
+            "DRAMATIQ_TASKS_DATABASE": "default",
+        }
+        if tasks.use_results:
+            settings["DRAMATIQ_RESULT_BACKEND"] = {
+                "BACKEND": REDIS_RESULTS if tasks.enabled else STUB_RESULTS,
+                "BACKEND_OPTIONS": tasks._results_options(),
+                "MIDDLEWARE_OPTIONS": {"result_ttl": tasks.result_ttl},
+            }
+        return settings
+
+    def _broker_options(self) -> dict[str, Any]:
+        if not self.enabled:
+            return {}
+        return {
+            "url": self.broker_url,
+            "namespace": self.namespace,
+            "heartbeat_timeout": self.dramatiq.heartbeat_timeout,
+            "maintenance_chance": self.dramatiq.maintenance_chance,
+        }
+
+    def _results_options(self) -> dict[str, Any]:
+        if not self.enabled:
+            return {}
+        parts = urlsplit(self.result_backend)
+        if "socket_timeout=" not in parts.query:
+            query = "&".join(
+                filter(None, [parts.query, f"socket_timeout={RESULTS_SOCKET_TIMEOUT}"])
+            )
+            parts = parts._replace(query=query)
+        return {"url": urlunsplit(parts), "namespace": f"{self.namespace}-results"}
+
+    def _rate_limiter_settings(self) -> dict[str, Any]:
+        if not self.enabled:
+            return {"BACKEND": "dramatiq.rate_limits.backends.stub.StubBackend"}
+        return {
+            "BACKEND": REDIS_RATE_LIMITS,
+            "BACKEND_OPTIONS": {"url": self.broker_url},
+        }
+
+    def _middleware(self) -> list[Any]:
+        """Middleware paths, with the ones that carry our values built as instances.
+
+        django_dramatiq accepts instances in ``MIDDLEWARE``; dramatiq is imported here, not at
+        module level, so the config models stay importable with pydantic alone.
+        """
+        from dramatiq import middleware
+        from dramatiq.rate_limits.backends import RedisBackend, StubBackend
+
+        config = self.dramatiq
+
+        def group_callbacks():
+            if not self.enabled:
+                return middleware.GroupCallbacks(StubBackend())
+            return middleware.GroupCallbacks(RedisBackend(url=self.broker_url))
+
+        configured = {
+            "AgeLimit": lambda: middleware.AgeLimit(max_age=config.max_age),
+            "TimeLimit": lambda: middleware.TimeLimit(time_limit=config.time_limit),
+            "Retries": lambda: middleware.Retries(
+                max_retries=config.max_retries,
+                min_backoff=config.min_backoff,
+                max_backoff=config.max_backoff,
+            ),
+            "GroupCallbacks": group_callbacks,
+        }
+        stack: list[Any] = []
+        for path in config.effective_middleware():
+            module, name = path.rsplit(".", 1)
+            if module.startswith("dramatiq.middleware") and name in configured:
+                stack.append(configured[name]())
+            else:
+                stack.append(path)
+        return stack

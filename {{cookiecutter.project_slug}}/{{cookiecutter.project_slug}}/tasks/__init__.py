@@ -1,0 +1,1 @@
+"""Background tasks: one example actor per queue (see ``actors.py``)."""
