@@ -8,14 +8,13 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from . import names, redis_urls
 from .cache import CacheConfig
+from .errors import fail_at
 from .tasks import TaskConfig
 from .workers import comma_separated
 
@@ -120,36 +119,33 @@ class DjangoConfig(BaseModel):
     @model_validator(mode="after")
     def _redis_roles_apart(self) -> "DjangoConfig":
         """Cache, broker and results each get a database of their own; fill derived URLs."""
-        roles = self.tasks.redis_roles(self.cache_default)
+        tasks = self.tasks
         where = {
-            "cache": ("cache_default", "db"),
-            "broker": ("tasks", "broker_url" if self.tasks.broker_url else "broker_db"),
-            "results": (
-                "tasks",
-                "result_backend" if self.tasks.result_backend else "results_db",
-            ),
+            "cache": ("cache_default", "db", self.cache_default.effective_db),
+            "broker": ("tasks", "broker_url", tasks.broker_url)
+            if tasks.broker_url
+            else ("tasks", "broker_db", tasks.broker_db),
+            "results": ("tasks", "result_backend", tasks.result_backend)
+            if tasks.result_backend
+            else ("tasks", "results_db", tasks.results_db),
         }
         seen: dict[tuple, str] = {}
-        errors: list[InitErrorDetails] = []
-        for role, url in roles.items():
+        failures = []
+        for role, url in tasks.redis_roles(self.cache_default).items():
             key = (*redis_urls.server_of(url), redis_urls.db_of(url))
             if key in seen:
-                errors.append(
-                    InitErrorDetails(
-                        type=PydanticCustomError(
-                            "redis_db_shared",
-                            "Redis database {db} is already the {other}'s: cache, broker "
-                            "and results each need their own database",
-                            {"db": key[-1], "other": seen[key]},
-                        ),
-                        loc=where[role],
-                        input=url,
+                *loc, value = where[role]
+                failures.append(
+                    (
+                        tuple(loc),
+                        value,
+                        f"Redis database {key[-1]} is already the {seen[key]}'s: cache, "
+                        "broker and results each need their own database",
                     )
                 )
             seen.setdefault(key, role)
-        if errors:
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
-        self.tasks = self.tasks.resolved(self.cache_default)
+        fail_at(type(self).__name__, failures)
+        self.tasks = tasks.resolved(self.cache_default)
         return self
 
     def masked_dump(self) -> dict[str, Any]:

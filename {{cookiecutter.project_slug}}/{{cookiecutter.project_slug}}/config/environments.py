@@ -6,12 +6,11 @@ variables (see ``loading.py``); edit a value here to change that environment's d
 
 from typing import Any, ClassVar
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, field_validator, model_validator
 
 from . import redis_urls
 from .base import DEVELOPMENT_SECRET_KEY, DjangoConfig, deep_merge
-from .cache import CacheConfig
-from .tasks import TaskConfig
+from .errors import fail_at
 
 QUEUES = [
 {%- for queue in cookiecutter.task_queues | py_items %}
@@ -139,24 +138,22 @@ class ProdConfig(DjangoConfig):
             raise ValueError("must be off in production")
         return debug
 
-    @field_validator("cache_default")
-    @classmethod
-    def _cache_password(cls, cache: CacheConfig) -> CacheConfig:
-        if not redis_urls.has_password(cache.redis_url):
-            raise ValueError(
-                "Redis needs a password in production: redis://:password@host:6379"
-            )
-        return cache
-
-    @field_validator("tasks")
-    @classmethod
-    def _tasks_passwords(cls, tasks: TaskConfig) -> TaskConfig:
-        for url in (tasks.broker_url, tasks.result_backend):
+    @model_validator(mode="after")
+    def _redis_passwords(self) -> "ProdConfig":
+        """Every Redis URL carries a password; derived URLs inherit the cache's."""
+        failures = []
+        chain = [
+            (("cache_default", "redis_url"), self.cache_default.redis_url),
+            (("tasks", "broker_url"), self.tasks.broker_url),
+            (("tasks", "result_backend"), self.tasks.result_backend),
+        ]
+        for loc, url in chain:
             if url and not redis_urls.has_password(url):
-                raise ValueError(
-                    "the broker and results Redis URLs need a password in production"
-                )
-        return tasks
+                rule = "Redis needs a password in production: redis://:password@host"
+                failures.append((loc, url, rule))
+                break  # the URLs after it are derived from this one
+        fail_at(type(self).__name__, failures)
+        return self
 
 
 ENVIRONMENTS: dict[str, type[DjangoConfig]] = {

@@ -4,6 +4,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .redis_urls import masked
 
@@ -16,6 +17,25 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+def fail_at(title: str, failures: list[tuple[tuple[str, ...], Any, str]]) -> None:
+    """Raise one ValidationError whose errors sit on the fields named, not on the model.
+
+    For checks across fields (after validation), so each message names the variable to fix.
+    """
+    if failures:
+        raise ValidationError.from_exception_data(
+            title,
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError("config", message),
+                    loc=loc,
+                    input=value,
+                )
+                for loc, value, message in failures
+            ],
+        )
 
 
 def shown(path: tuple[str, ...], value: Any) -> str:
@@ -55,9 +75,15 @@ def describe(
     lines = []
     for path, value, rule in problems(exc):
         origin = closest(path, origins)
-        if origin is None:
-            env_name = closest(path, env_names)
-            hint = f" (set by {env_name})" if env_name else ""
-            origin = f"{config_class.__name__}.{'.'.join(path) or 'config'}{hint}"
-        lines.append(f"{origin}={shown(path, value)}: {rule}")
+        env_name = closest(path, env_names)
+        if origin is not None:
+            lines.append(f"{origin}={shown(path, value)}: {rule}")
+        elif env_name is not None:
+            default = f"the {config_class.__name__} default"
+            lines.append(f"{env_name}={shown(path, value)} ({default}): {rule}")
+        else:
+            dotted = ".".join(path) or "config"
+            lines.append(
+                f"{config_class.__name__}.{dotted}={shown(path, value)}: {rule}"
+            )
     return lines

@@ -109,13 +109,19 @@ class DramatiqConfig(BaseModel):
     @classmethod
     def _queues(cls, queues: list[str]) -> list[str]:
         problems = [
-            f"{problem}, got {name!r}" for name in queues if (problem := queue_problem(name))
+            f"{problem}, got {name!r}"
+            for name in queues
+            if (problem := queue_problem(name))
         ]
         duplicates = sorted({name for name in queues if queues.count(name) > 1})
         if duplicates:
-            problems.append(f"queue names must be unique, repeated: {', '.join(duplicates)}")
+            problems.append(
+                f"queue names must be unique, repeated: {', '.join(duplicates)}"
+            )
         if "default" not in queues:
-            problems.append("the queues must include 'default' (actors use it unless told)")
+            problems.append(
+                "the queues must include 'default' (actors use it unless told)"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return queues
