@@ -9,14 +9,15 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$python" -m cookiecutter "$root" --no-input -o "$out" >/dev/null
 project="$out/my_project"
+cp -r "$project" "$out/before"
 (cd "$project" && "$python" -m ruff check --fix -q . || true; "$python" -m ruff format -q .)
 cd "$root/{{cookiecutter.project_slug}}"
 find . -name "*.py" | while read -r file; do
   baked="$project/${file//\{\{cookiecutter.project_slug\}\}/my_project}"
   [ -f "$baked" ] || continue
   if grep -q '{{\|{%' "$file"; then
-    rendered=$(sed 's/{{ cookiecutter.project_slug }}/my_project/g' "$file")
-    [ "$rendered" == "$(cat "$baked")" ] || echo "differs (has Jinja, edit by hand): $file"
+    before="$out/before/${file//\{\{cookiecutter.project_slug\}\}/my_project}"
+    cmp -s "$before" "$baked" || echo "ruff changed it (has Jinja, edit by hand): $file"
   elif ! cmp -s "$file" "$baked"; then
     cp "$baked" "$file" && echo "formatted: $file"
   fi
