@@ -4,7 +4,7 @@
 # when the template file has no Jinja in it, and names the Jinja files that still differ.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-python=${PYTHON:-"$root/.venv/bin/python"}
+python=${PYTHON:-"${XDG_CACHE_HOME:-$HOME/.cache}/cookiecutter-django-dramatiq/venv/bin/python"}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$python" -m cookiecutter "$root" --no-input -o "$out" >/dev/null
@@ -15,7 +15,13 @@ cd "$root/{{cookiecutter.project_slug}}"
 find . -name "*.py" | while read -r file; do
   baked="$project/${file//\{\{cookiecutter.project_slug\}\}/my_project}"
   [ -f "$baked" ] || continue
-  if grep -q '{{\|{%' "$file"; then
+  other_jinja=$(sed 's/{{ cookiecutter.project_slug }}//g' "$file" | grep -c '{{\|{%' || true)
+  if grep -q '{{ cookiecutter.project_slug }}' "$file" && [ "$other_jinja" == 0 ]; then
+    formatted=$(sed 's/my_project/{{ cookiecutter.project_slug }}/g' "$baked")
+    if [ "$formatted" != "$(cat "$file")" ]; then
+      printf '%s\n' "$formatted" > "$file" && echo "formatted: $file"
+    fi
+  elif grep -q '{{\|{%' "$file"; then
     before="$out/before/${file//\{\{cookiecutter.project_slug\}\}/my_project}"
     cmp -s "$before" "$baked" || echo "ruff changed it (has Jinja, edit by hand): $file"
   elif ! cmp -s "$file" "$baked"; then

@@ -46,7 +46,7 @@ class DjangoConfig(BaseModel):
     environment: ClassVar[str] = "base"
     profile: ClassVar[dict[str, Any]] = {}
 
-    project_name: str = Field(default="My Project", min_length=1)
+    project_name: str = "My Project"
     project_slug: str = Field(default="my_project")
     description: str = ""
     author_name: str = ""

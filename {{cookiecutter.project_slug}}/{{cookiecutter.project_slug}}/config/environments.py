@@ -79,6 +79,8 @@ class DevConfig(DjangoConfig):
 class TestConfig(DjangoConfig):
     """The test suite: one small worker, no metrics server, fast requeueing."""
 
+    __test__: ClassVar[bool] = False  # a config, not a pytest test class
+
     environment: ClassVar[str] = "test"
     profile: ClassVar[dict[str, Any]] = _with(
         allowed_hosts=["testserver", "localhost", "127.0.0.1"],

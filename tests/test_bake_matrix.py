@@ -1,0 +1,65 @@
+"""Every combination of the option prompts bakes into a clean, checkable project."""
+
+import itertools
+
+import pytest
+
+from conftest import BIN, PYTHON, production_env, run
+
+MATRIX = list(
+    itertools.product(
+        ["postgresql", "sqlite"],  # database
+        [True, False],  # use_results
+        [True, False],  # prometheus_enabled
+        [True, False],  # admin_enabled
+        ["3.12", "3.11", "3.13"],  # python_version
+    )
+)
+
+# Imports the config the way the post-gen hook does: with Django, Dramatiq and redis
+# unimportable, so any import of them fails the bake instead of passing by accident.
+WITHOUT_DJANGO = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"django", "dramatiq", "django_dramatiq", "redis"}:
+            raise ImportError(f"blocked: {name}")
+sys.meta_path.insert(0, Block())
+from SLUG import config
+config.DevConfig.model_validate({}, context={"check_imports": False})
+assert not [m for m in sys.modules if m.split(".")[0] in {"django", "dramatiq"}]
+print("config imported without Django")
+"""
+
+
+def test_matrix_is_large_enough():
+    assert len(MATRIX) >= 12
+
+
+@pytest.mark.parametrize(
+    ("database", "use_results", "prometheus", "admin", "python_version"),
+    MATRIX,
+    ids=["-".join(map(str, combo)) for combo in MATRIX],
+)
+def test_bake(bake, database, use_results, prometheus, admin, python_version):
+    project = bake(
+        database=database,
+        use_results=use_results,
+        prometheus_enabled=prometheus,
+        admin_enabled=admin,
+        python_version=python_version,
+    )
+    slug = project.name
+    assert (project / slug / "config" / "__init__.py").is_file()
+
+    run([BIN / "ruff", "check", "--no-cache", "."], cwd=project)
+    run([BIN / "ruff", "format", "--check", "--no-cache", "."], cwd=project)
+
+    out = run([PYTHON, "-c", WITHOUT_DJANGO.replace("SLUG", slug)], cwd=project)
+    assert "config imported without Django" in out.stdout
+
+    dev = run([PYTHON, "manage.py", "check"], cwd=project)
+    assert "no issues" in dev.stdout
+
+    deploy = run([PYTHON, "manage.py", "check", "--deploy"], cwd=project, env=production_env())
+    assert "System check identified no issues (0 silenced)." in deploy.stdout

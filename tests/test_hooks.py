@@ -1,0 +1,59 @@
+"""What the hooks do besides validation: secrets, messages, a project that installs."""
+
+import os
+import subprocess
+
+from conftest import PYTHON, TEMPLATE, cookiecutter, run
+
+
+def test_each_bake_gets_its_own_secret_key(tmp_path):
+    keys = []
+    for name in ("one", "two"):
+        out = tmp_path / name
+        proc = cookiecutter(out)
+        assert "Next steps" in proc.stdout
+        env_file = (out / "my_project" / ".env").read_text()
+        [line] = [line for line in env_file.splitlines() if line.startswith("DJANGO_SECRET_KEY=")]
+        keys.append(line.split("=", 1)[1])
+        assert ".env" in (out / "my_project" / ".gitignore").read_text().splitlines()
+        assert ".env" in (out / "my_project" / ".dockerignore").read_text().splitlines()
+    assert keys[0] != keys[1]
+    assert all(len(key) >= 50 for key in keys)
+
+
+def test_pre_prompt_names_the_fix_when_pydantic_is_missing(tmp_path):
+    # -S: no site-packages, so pydantic is not importable, as with a bare cookiecutter.
+    proc = subprocess.run(
+        [PYTHON, "-I", "-S", TEMPLATE / "hooks" / "pre_prompt.py"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert "uvx --with pydantic cookiecutter" in proc.stderr
+    assert "pipx inject cookiecutter pydantic" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_pre_prompt_passes_with_pydantic(tmp_path):
+    proc = run([PYTHON, TEMPLATE / "hooks" / "pre_prompt.py"], cwd=tmp_path)
+    assert proc.stderr == ""
+
+
+def test_generated_project_installs_in_a_fresh_venv(tmp_path):
+    """The project's own pyproject.toml is enough: a clean venv, install, check."""
+    cookiecutter(tmp_path, "database=postgresql")
+    project = tmp_path / "my_project"
+    venv = tmp_path / "venv"
+    uv = [PYTHON, "-m", "uv"]
+    run([*uv, "venv", "--python", PYTHON, venv], timeout=120)
+    env = {"VIRTUAL_ENV": str(venv)}
+    run([*uv, "pip", "install", "--python", venv / "bin" / "python", "-e", project],
+        env=env, timeout=600)
+    python = venv / "bin" / "python"
+    freeze = run([*uv, "pip", "freeze", "--python", python]).stdout.lower()
+    for package in ("django==5.2", "dramatiq", "django-dramatiq", "pydantic-settings", "psycopg"):
+        assert package in freeze, freeze
+    check = run([python, "manage.py", "check"], cwd=project,
+                env={"PATH": f"{venv / 'bin'}:{os.environ['PATH']}"})
+    assert "System check identified no issues" in check.stdout

@@ -1,0 +1,306 @@
+"""The typed config: every bound of the feature page, env and YAML layering, messages."""
+
+import subprocess
+import sys
+
+import pytest
+from dramatiq.middleware import AgeLimit, Retries, TimeLimit
+from pydantic import ValidationError
+
+from {{ cookiecutter.project_slug }}.config import (
+    CacheConfig,
+    ConfigError,
+    DevConfig,
+    DjangoConfig,
+    DramatiqConfig,
+    ProdConfig,
+    TaskConfig,
+    TestConfig,
+    load_config,
+)
+
+SECRET = "prod-" + "k3y" * 20
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "DJANGO_SECRET_KEY": SECRET,
+    "REDIS_URL": "redis://:pw@redis:6379",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "good"),
+    [
+        ("processes", 0, 1),
+        ("processes", 33, 32),
+        ("threads", 0, 1),
+        ("threads", 65, 64),
+        ("max_retries", -1, 0),
+        ("min_backoff", 99, 100),
+        ("max_backoff", 999, 1000),
+        ("max_age", 999, 1000),
+        ("time_limit", 999, 1000),
+    ],
+)
+def test_bounds(field, bad, good):
+    assert getattr(DramatiqConfig(**{field: good}), field) == good
+    with pytest.raises(ValidationError) as info:
+        DramatiqConfig(**{field: bad})
+    assert info.value.errors()[0]["loc"] == (field,)
+
+
+def test_feature_page_defaults():
+    config = DramatiqConfig()
+    assert (config.processes, config.threads, config.queues) == (4, 8, ["default"])
+    assert (config.max_retries, config.min_backoff, config.max_backoff) == (
+        3,
+        1000,
+        30000,
+    )
+    assert config.max_age is None
+    assert not config.prometheus_enabled and not config.admin_enabled
+    task = TaskConfig()
+    assert (task.broker_url, task.result_backend, task.enabled) == ("", None, True)
+
+
+def test_feature_page_failing_example_reports_all_three():
+    with pytest.raises(ValidationError) as info:
+        DramatiqConfig(processes=100, threads=0, max_retries=-1)
+    assert {e["loc"] for e in info.value.errors()} == {
+        ("processes",),
+        ("threads",),
+        ("max_retries",),
+    }
+
+
+@pytest.mark.parametrize(
+    "model", [CacheConfig, TaskConfig, DramatiqConfig, DjangoConfig]
+)
+def test_unknown_fields_rejected(model):
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        model(procesess=4)
+
+
+def test_min_backoff_must_not_exceed_max_backoff():
+    with pytest.raises(ValidationError, match=r"must be >= min_backoff \(5000\)"):
+        DramatiqConfig(min_backoff=5000, max_backoff=2000)
+
+
+@pytest.mark.parametrize(
+    ("queues", "message"),
+    [
+        (["critical"], "must include 'default'"),
+        (["default", "mail", "mail"], "repeated: mail"),
+        (["default", "Mail"], "must match"),
+        (["default", ""], "must match"),
+    ],
+)
+def test_queue_rules(queues, message):
+    with pytest.raises(ValidationError, match=message):
+        DramatiqConfig(queues=queues)
+
+
+def test_middleware_must_import_and_appear_once():
+    with pytest.raises(ValidationError, match="cannot be imported"):
+        DramatiqConfig(middleware=["myapp.middleware.TaskTimingMiddleware"])
+    with pytest.raises(ValidationError, match="once"):
+        DramatiqConfig(middleware=["dramatiq.middleware.Retries"] * 2)
+
+
+def test_admin_and_prometheus_switches():
+    admin = "django_dramatiq.middleware.AdminMiddleware"
+    prometheus = "dramatiq.middleware.prometheus.Prometheus"
+    assert admin not in DramatiqConfig(admin_enabled=False).effective_middleware()
+    assert admin in DramatiqConfig(admin_enabled=True).effective_middleware()
+    on = DramatiqConfig(prometheus_enabled=True).effective_middleware()
+    assert on[0] == prometheus
+    assert prometheus not in DramatiqConfig().effective_middleware()
+
+
+def test_broker_and_results_derive_from_the_cache_server():
+    config = DevConfig(
+        cache_default={"redis_url": "redis://:pw@cache-host:6380", "db": 3},
+        tasks={"use_results": True},
+    )
+    assert config.cache_default.url == "redis://:pw@cache-host:6380/3"
+    broker_db, results_db = config.tasks.broker_db, config.tasks.results_db
+    assert config.tasks.broker_url == f"redis://:pw@cache-host:6380/{broker_db}"
+    assert config.tasks.result_backend == f"redis://:pw@cache-host:6380/{results_db}"
+
+
+def test_feature_page_separate_databases_example():
+    class MyConfig(DjangoConfig):
+        cache_default: CacheConfig = CacheConfig(redis_url="redis://localhost:6379/0")
+        tasks: TaskConfig = TaskConfig(
+            broker_url="redis://localhost:6379/1",
+            result_backend="redis://localhost:6379/2",
+        )
+
+    config = MyConfig()
+    assert config.cache_default.url == "redis://localhost:6379/0"
+    assert config.tasks.broker_url == "redis://localhost:6379/1"
+    assert config.tasks.result_backend == "redis://localhost:6379/2"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"tasks": {"broker_db": 0}, "cache_default": {"db": 0}}, "broker_db"),
+        (
+            {"tasks": {"results_db": 5, "broker_db": 5, "use_results": True}},
+            "results_db",
+        ),
+        (
+            {
+                "tasks": {"broker_url": "redis://localhost:6379/0"},
+                "cache_default": {"db": 0},
+            },
+            "broker_url",
+        ),
+    ],
+)
+def test_redis_databases_must_differ(change, field):
+    with pytest.raises(ValidationError) as info:
+        DevConfig(**change)
+    [error] = info.value.errors()
+    assert error["loc"] == ("tasks", field)
+    assert "each need their own database" in error["msg"]
+
+
+def test_to_django_config_carries_the_model_values():
+    task = TaskConfig(
+        dramatiq=DramatiqConfig(
+            max_retries=7,
+            min_backoff=200,
+            max_backoff=9000,
+            max_age=5000,
+            time_limit=4000,
+        ),
+    )
+    settings = task.to_django_config(
+        CacheConfig(redis_url="redis://localhost:6379", db=4)
+    )
+    broker = settings["DRAMATIQ_BROKER"]
+    assert broker["OPTIONS"]["url"] == "redis://localhost:6379/1"
+    [retries] = [m for m in broker["MIDDLEWARE"] if isinstance(m, Retries)]
+    assert (retries.max_retries, retries.min_backoff, retries.max_backoff) == (
+        7,
+        200,
+        9000,
+    )
+    [age] = [m for m in broker["MIDDLEWARE"] if isinstance(m, AgeLimit)]
+    assert age.max_age == 5000
+    [limit] = [m for m in broker["MIDDLEWARE"] if isinstance(m, TimeLimit)]
+    assert limit.time_limit == 4000
+    results = settings["DRAMATIQ_RESULT_BACKEND"]["BACKEND_OPTIONS"]["url"]
+    assert results.startswith("redis://localhost:6379/2?")
+
+
+def test_results_off_and_tasks_disabled():
+    assert (
+        "DRAMATIQ_RESULT_BACKEND"
+        not in TaskConfig(use_results=False).to_django_config()
+    )
+    stub = TaskConfig(enabled=False).to_django_config()["DRAMATIQ_BROKER"]
+    assert stub["BROKER"] == "dramatiq.brokers.stub.StubBroker"
+    assert stub["OPTIONS"] == {}
+
+
+def test_profiles_hold_the_answers():
+    def answer(config_class, key):
+        return config_class.profile["tasks"]["dramatiq"][key]
+
+    assert DevConfig().tasks.dramatiq.processes == answer(DevConfig, "processes")
+    assert DevConfig().tasks.dramatiq.threads == answer(DevConfig, "threads")
+    assert TestConfig().tasks.dramatiq.processes == 1
+    prod = ProdConfig(
+        secret_key=SECRET, cache_default={"redis_url": "redis://:pw@r:6379"}
+    )
+    assert prod.tasks.dramatiq.processes == answer(ProdConfig, "processes")
+    assert prod.tasks.dramatiq.max_retries == answer(ProdConfig, "max_retries")
+    assert DevConfig().tasks.dramatiq.max_retries == 3  # the feature page's default
+    # A partial override keeps the rest of the profile.
+    dev = DevConfig(tasks={"dramatiq": {"threads": 2}})
+    assert dev.tasks.dramatiq.queues == DevConfig().tasks.dramatiq.queues
+
+
+def test_environment_overrides():
+    config = load_config(
+        environ={
+            "DJANGO_ENV": "development",
+            "DRAMATIQ_PROCESSES": "3",
+            "DRAMATIQ_THREADS": "5",
+            "DRAMATIQ_QUEUES": "default,extra",
+            "REDIS_URL": "redis://redis.internal:6379",
+            "REDIS_CACHE_DB": "9",
+        }
+    )
+    assert isinstance(config, DevConfig)
+    assert (config.tasks.dramatiq.processes, config.tasks.dramatiq.threads) == (3, 5)
+    assert config.tasks.dramatiq.queues == ["default", "extra"]
+    assert config.cache_default.url == "redis://redis.internal:6379/9"
+
+
+def test_yaml_file_under_environment(tmp_path):
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text("tasks:\n  dramatiq:\n    processes: 6\n    threads: 7\n")
+    environ = {"CONFIG_FILE": str(config_file), "DRAMATIQ_THREADS": "9"}
+    config = load_config(environ=environ)
+    assert (config.tasks.dramatiq.processes, config.tasks.dramatiq.threads) == (6, 9)
+
+
+def test_bad_values_name_their_source(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={"DRAMATIQ_PROCESSES": "100"})
+    assert (
+        str(info.value)
+        == "DRAMATIQ_PROCESSES='100': Input should be less than or equal to 32"
+    )
+
+    config_file = tmp_path / "workers.yaml"
+    config_file.write_text("tasks:\n  dramatiq:\n    threads: 0\n")
+    with pytest.raises(ConfigError, match=r"workers.yaml:tasks.dramatiq.threads=0: "):
+        load_config(environ={"CONFIG_FILE": str(config_file)})
+
+    with pytest.raises(ConfigError, match="DJANGO_ENV='staging': must be one of"):
+        load_config(environ={"DJANGO_ENV": "staging"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY='': is required in production"),
+        ({"DJANGO_SECRET_KEY": "short-but-unique"}, "at least 50 characters"),
+        ({"DJANGO_SECRET_KEY": "django-insecure-" + "x1y2z3" * 10}, "development key"),
+        ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS=.*at least one host"),
+        ({"DJANGO_DEBUG": "true"}, "DJANGO_DEBUG=.*must be off"),
+        ({"REDIS_URL": "redis://redis:6379"}, "REDIS_URL=.*needs a password"),
+    ],
+)
+def test_production_refuses_unsafe_values(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(environ={**PRODUCTION, **environ})
+
+
+def test_production_accepts_the_required_variables():
+    config = load_config(environ=PRODUCTION)
+    assert isinstance(config, ProdConfig)
+    assert not config.debug
+
+
+def test_passwords_never_shown():
+    config = load_config(environ=PRODUCTION)
+    dumped = str(config.masked_dump())
+    assert "pw" not in dumped.replace("password", "") and SECRET not in dumped
+    with pytest.raises(ConfigError) as info:
+        load_config(environ={**PRODUCTION, "REDIS_URL": "ftp://:hunter2@x"})
+    assert "hunter2" not in str(info.value)
+
+
+def test_config_does_not_import_django():
+    code = (
+        "import sys; import {{ cookiecutter.project_slug }}.config as c; c.load_config(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
