@@ -24,9 +24,12 @@ def database_settings(url: str) -> dict:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = Path(unquote(parts.path.removeprefix("/")) or "db.sqlite3")
+        path = path if path.is_absolute() else BASE_DIR / path
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": path if path.is_absolute() else BASE_DIR / path,
+            "NAME": path,
+            # A file, not memory, so a worker started by the tests shares the test database.
+            "TEST": {"NAME": path.with_name(f"test_{path.name}")},
         }
     return {
         "ENGINE": "django.db.backends.postgresql",
@@ -100,6 +103,8 @@ CACHES = {
 
 # DRAMATIQ_BROKER (with configured middleware), DRAMATIQ_RESULT_BACKEND and the rest.
 globals().update(CONFIG.tasks.to_django_config(CONFIG.cache_default))
+# Workers import every installed app's ``tasks`` module, and our app's ``actors``.
+DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}

@@ -84,7 +84,9 @@ class TestConfig(DjangoConfig):
     environment: ClassVar[str] = "test"
     profile: ClassVar[dict[str, Any]] = _with(
         allowed_hosts=["testserver", "localhost", "127.0.0.1"],
+        cache_default={"key_prefix": {{ (cookiecutter.project_slug ~ "-test-cache") | py }}},
         tasks={
+            "namespace": {{ (cookiecutter.project_slug ~ "-test") | py }},
             "dramatiq": {
                 "processes": 1,
                 "threads": 4,
@@ -92,7 +94,7 @@ class TestConfig(DjangoConfig):
                 "heartbeat_timeout": 5000,
                 "maintenance_chance": 100000,
                 "worker_shutdown_timeout": 10000,
-            }
+            },
         },
     )
 

@@ -145,7 +145,13 @@ class TaskConfig(BaseModel):
                 filter(None, [parts.query, f"socket_timeout={RESULTS_SOCKET_TIMEOUT}"])
             )
             parts = parts._replace(query=query)
-        return {"url": urlunsplit(parts), "namespace": f"{self.namespace}-results"}
+        return {
+            "url": urlunsplit(parts),
+            "namespace": f"{self.namespace}-results",
+            # <namespace>:<queue>:<actor>:<id> rather than a bare hash: keys can be
+            # scanned, counted and expired per project.
+            "use_namespace_prefix_keys": True,
+        }
 
     def _rate_limiter_settings(self) -> dict[str, Any]:
         if not self.enabled:

@@ -75,6 +75,12 @@ class DramatiqConfig(BaseModel):
     admin_enabled: bool = Field(
         default=False, description="Enable admin interface integration"
     )
+    prometheus_host: str = Field(
+        default="0.0.0.0", description="Address of the workers' metrics server"
+    )
+    prometheus_port: int = Field(
+        default=9191, ge=1, le=65535, description="Port of the workers' metrics server"
+    )
     middleware: list[str] = Field(
         default_factory=lambda: list(DEFAULT_MIDDLEWARE),
         description="Middleware stack (order matters!)",

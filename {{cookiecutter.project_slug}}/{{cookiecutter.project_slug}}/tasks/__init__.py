@@ -1,1 +1,1 @@
-"""Background tasks: one example actor per queue (see ``actors.py``)."""
+"""Background tasks: example actors (one per queue), the ping actor, worker commands."""

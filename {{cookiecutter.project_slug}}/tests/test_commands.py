@@ -1,0 +1,132 @@
+"""The project's commands and start-up, run as a user runs them."""
+
+import json
+
+import pytest
+from django.conf import settings
+
+from .conftest import manage
+
+CONFIG = settings.CONFIG
+QUEUES = CONFIG.tasks.dramatiq.queues
+
+
+def test_tasks_ping_answers_on_every_queue(worker):
+    proc = manage("tasks_ping", "--timeout", "30")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"all {len(QUEUES)} queues answered" in proc.stdout
+    lines = proc.stdout.splitlines()
+    for queue in QUEUES:
+        assert [line for line in lines if line.split()[:2] == [queue, "ok"]], (
+            proc.stdout
+        )
+
+
+def test_tasks_ping_names_silent_queues(redis_client):
+    # A namespace no worker listens on: every queue stays silent.
+    proc = manage(
+        "tasks_ping", "--timeout", "1", env={"TASKS_NAMESPACE": "nobody-listens"}
+    )
+    assert proc.returncode == 1
+    assert f"no answer within 1 s from: {', '.join(QUEUES)}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_worker_refuses_a_queue_not_in_the_config():
+    proc = manage("worker", "--queues", "default", "not-configured")
+    assert proc.returncode == 1
+    assert "--queues not-configured: not in the config" in proc.stderr
+
+
+def test_worker_validates_overrides():
+    proc = manage("worker", "--processes", "100")
+    assert proc.returncode == 1
+    assert "--processes=100: Input should be less than or equal to 32" in proc.stderr
+
+
+def test_worker_refuses_when_tasks_are_disabled():
+    proc = manage("worker", env={"TASKS_ENABLED": "false"})
+    assert proc.returncode == 1
+    assert "tasks are disabled (TASKS_ENABLED=false)" in proc.stderr
+
+
+def test_disabled_tasks_use_a_stub_broker():
+    proc = manage(
+        "shell",
+        "-c",
+        "import dramatiq; print(type(dramatiq.get_broker()).__name__)",
+        env={"TASKS_ENABLED": "false", "REDIS_URL": "redis://127.0.0.1:1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "StubBroker"
+
+
+def test_taskconfig_prints_json_with_passwords_masked():
+    proc = manage("taskconfig", env={"REDIS_URL": "redis://:hunter2@localhost:6379"})
+    assert proc.returncode == 0, proc.stderr
+    assert "hunter2" not in proc.stdout
+    dumped = json.loads(proc.stdout)
+    assert dumped["tasks"]["dramatiq"]["queues"] == QUEUES
+    assert dumped["cache_default"]["redis_url"] == "redis://:********@localhost:6379"
+    assert dumped["tasks"]["broker_url"].startswith("redis://:********@localhost:6379/")
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"DRAMATIQ_PROCESSES": "100"},
+            "DRAMATIQ_PROCESSES='100': Input should be less",
+        ),
+        (
+            {"DRAMATIQ_THREADS": "many"},
+            "DRAMATIQ_THREADS='many': Input should be a valid",
+        ),
+        (
+            {"DRAMATIQ_QUEUES": "critical"},
+            "DRAMATIQ_QUEUES='critical': the queues must",
+        ),
+        ({"DJANGO_ENV": "staging"}, "DJANGO_ENV='staging': must be one of"),
+        (
+            {"REDIS_URL": "localhost:6379"},
+            "REDIS_URL='localhost:6379': must be a Redis URL",
+        ),
+        (
+            {"DATABASE_URL": "mysql://db/x"},
+            "DATABASE_URL='mysql://db/x': must be postgres",
+        ),
+    ],
+)
+def test_bad_environment_stops_start_up_with_one_line(env, line):
+    proc = manage("check", env=env)
+    assert proc.returncode == 1
+    heading, problem = proc.stderr.strip().splitlines()
+    assert heading == "Configuration error:"
+    assert problem.startswith(line)
+
+
+@pytest.mark.django_db
+def test_health_endpoint_ok(client):
+    response = client.get("/healthz/")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
+    }
+
+
+@pytest.mark.django_db
+def test_health_endpoint_names_what_failed(client, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = client.get("/healthz/")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["cache"]
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["cache"].startswith("failed: ConnectionError")

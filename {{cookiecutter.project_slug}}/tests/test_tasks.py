@@ -1,0 +1,115 @@
+"""Tasks through real Redis to a real worker, on every queue; each Redis role in its own DB."""
+
+import os
+import time
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+from {{ cookiecutter.project_slug }}.tasks import actors
+
+CONFIG = settings.CONFIG
+QUEUES = CONFIG.tasks.dramatiq.queues
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def example_actor(queue):
+    return getattr(actors, f"{queue.replace('-', '_')}_example")
+
+
+def wait_for_run(queue, token, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = cache.get(f"tasks:last_run:{queue}")
+        if run and run["payload"].get("token") == token:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"no worker ran the {queue!r} example within {timeout} s")
+
+
+@pytest.mark.parametrize("queue", QUEUES)
+def test_each_queue_is_processed_by_a_worker(worker, queue):
+    token = uuid.uuid4().hex
+    message = example_actor(queue).send({"token": token})
+    assert message.queue_name == queue
+    run = wait_for_run(queue, token)
+    assert run["queue"] == queue
+    assert run["pid"] != os.getpid()  # a worker process did it, not us
+
+
+def test_results_follow_use_results(worker):
+    message = example_actor("default").send({"token": uuid.uuid4().hex})
+    if CONFIG.tasks.use_results:
+        result = message.get_result(block=True, timeout=30_000)
+        assert result["queue"] == "default"
+        assert result["payload"] == message.args[0]
+    else:
+        assert not hasattr(settings, "DRAMATIQ_RESULT_BACKEND")
+        assert not example_actor("default").options.get("store_results")
+        wait_for_run("default", message.args[0]["token"])
+
+
+def test_each_redis_role_keeps_to_its_own_database(worker, redis_client):
+    token = uuid.uuid4().hex
+    message = example_actor("default").send({"token": token})
+    wait_for_run("default", token)
+    if CONFIG.tasks.use_results:
+        message.get_result(block=True, timeout=30_000)
+    roles = {
+        "cache": (
+            CONFIG.cache_default.effective_db,
+            f"{CONFIG.cache_default.key_prefix}:1:*",  # Django's prefix:version:key
+        ),
+        "broker": (CONFIG.tasks.broker_db, f"{CONFIG.tasks.namespace}:*"),
+    }
+    if CONFIG.tasks.use_results:
+        roles["results"] = (
+            CONFIG.tasks.results_db,
+            f"{CONFIG.tasks.namespace}-results:*",
+        )
+    url = CONFIG.cache_default.redis_url
+    for role, (own_db, pattern) in roles.items():
+        found = {
+            db: sum(1 for _ in redis.Redis.from_url(url, db=db).scan_iter(pattern))
+            for db in range(16)
+        }
+        assert found[own_db] > 0, f"no {role} keys ({pattern}) in its DB {own_db}"
+        elsewhere = {db: count for db, count in found.items() if count and db != own_db}
+        assert not elsewhere, (
+            f"{role} keys ({pattern}) outside DB {own_db}: {elsewhere}"
+        )
+
+
+def test_cache_uses_its_own_database(redis_client):
+    key = f"probe-{uuid.uuid4().hex}"
+    cache.set(key, "value", 30)
+    own = redis.Redis.from_url(CONFIG.cache_default.url)
+    assert [k for k in own.scan_iter(f"*{key}")], (
+        "the cache key is not in the cache's DB"
+    )
+    cache.delete(key)
+
+
+def test_admin_follows_admin_enabled(worker):
+    from django.contrib import admin
+    from django_dramatiq.models import Task
+
+    middleware = [
+        m.rsplit(".", 1)[1] if isinstance(m, str) else type(m).__name__
+        for m in settings.DRAMATIQ_BROKER["MIDDLEWARE"]
+    ]
+    token = uuid.uuid4().hex
+    message = example_actor("default").send({"token": token})
+    wait_for_run("default", token)
+    tracked = Task.tasks.filter(id=message.message_id).exists()
+    if CONFIG.tasks.dramatiq.admin_enabled:
+        assert admin.site.is_registered(Task)
+        assert "AdminMiddleware" in middleware
+        assert tracked
+    else:
+        assert not admin.site.is_registered(Task)
+        assert "AdminMiddleware" not in middleware
+        assert not tracked

@@ -1,0 +1,45 @@
+"""Example actors, one per configured queue. Replace them with your own.
+
+Which queue for which work:
+- a short, user-facing task that must not wait behind bulk work (a password-reset mail, a
+  payment webhook): the first, highest-priority queue, served by its own workers in
+  production (compose.prod.yaml) so nothing slow can delay it;
+- everything else: ``default``, where an actor goes unless given a ``queue_name``;
+- slow, bulk or batch work (reports, exports, clean-ups): the last queue; it may wait.
+
+Dramatiq itself has no queue priorities: a worker consumes its queues in turn. Priority
+comes from giving a queue workers of its own (``manage.py worker -Q critical``).
+Each actor stores its result only when results are on (``use_results``): an actor with
+``store_results=True`` fails to import without a result backend.
+"""
+
+import os
+
+import dramatiq
+from django.conf import settings
+from django.core.cache import cache
+
+STORE_RESULTS = settings.CONFIG.tasks.use_results
+LAST_RUN_TTL = 3600  # seconds the cache keeps each example's last run
+
+
+def record_run(queue: str, payload: dict) -> dict:
+    """What every example does: note the run in the cache and answer with it."""
+    run = {"queue": queue, "payload": payload, "pid": os.getpid()}
+    cache.set(f"tasks:last_run:{queue}", run, LAST_RUN_TTL)
+    return run
+{% for queue in cookiecutter.task_queues.split(",") %}{% set name = queue.strip() %}
+
+@dramatiq.actor(queue_name="{{ name }}", store_results=STORE_RESULTS)
+def {{ name.replace("-", "_") }}_example(payload: dict) -> dict:
+{%- if name == "critical" %}
+    """Time-sensitive, user-facing work on 'critical', e.g. sending a notification."""
+{%- elif name == "default" %}
+    """Ordinary work on 'default', the queue actors use unless told otherwise."""
+{%- elif name == "background" %}
+    """Slow or bulk work on 'background', e.g. building a report; it may wait."""
+{%- else %}
+    """Example work on the '{{ name }}' queue."""
+{%- endif %}
+    return record_run("{{ name }}", payload)
+{% endfor -%}
