@@ -72,11 +72,11 @@ def redis_client():
     except redis.ConnectionError as exc:
         pytest.fail(f"no Redis at REDIS_URL={CONFIG.cache_default.redis_url!r}: {exc}")
     yield client
-    # This run's keys only: its namespace in the broker and results databases, its prefix
-    # in the cache's.
+    # This run's keys only: its namespaces (with the -silent and -metrics ones of single
+    # tests) in the broker and results databases, its prefix in the cache's.
     patterns = {
         CONFIG.cache_default.effective_db: f"{CONFIG.cache_default.key_prefix}:*",
-        CONFIG.tasks.broker_db: f"{CONFIG.tasks.namespace}:*",
+        CONFIG.tasks.broker_db: f"{CONFIG.tasks.namespace}*",
         CONFIG.tasks.results_db: f"{CONFIG.tasks.namespace}-results:*",
     }
     for db, pattern in patterns.items():
@@ -86,9 +86,15 @@ def redis_client():
 
 
 @pytest.fixture(scope="session")
-def worker(redis_client, django_db_setup, django_db_blocker):
+def shared_db(django_db_setup):
+    """Environment for a subprocess to use the test database (AdminMiddleware writes)."""
+    return {"DATABASE_URL": test_database_url()}
+
+
+@pytest.fixture(scope="session")
+def worker(redis_client, shared_db, django_db_blocker):
     """One real worker for the session, on every queue, sharing the test database."""
-    process = start_worker(env={"DATABASE_URL": test_database_url()})
+    process = start_worker(env=shared_db)
     queues = CONFIG.tasks.dramatiq.queues
     with django_db_blocker.unblock():
         token, _ = send_pings(queues)

@@ -1,18 +1,23 @@
 """The project's commands and start-up, run as a user runs them."""
 
 import json
+import socket
+import urllib.request
 
 import pytest
+import redis
 from django.conf import settings
 
-from .conftest import manage
+from {{ cookiecutter.project_slug }}.config import DevConfig
+
+from .conftest import manage, start_worker, stop_worker
 
 CONFIG = settings.CONFIG
 QUEUES = CONFIG.tasks.dramatiq.queues
 
 
-def test_tasks_ping_answers_on_every_queue(worker):
-    proc = manage("tasks_ping", "--timeout", "30")
+def test_tasks_ping_answers_on_every_queue(worker, shared_db):
+    proc = manage("tasks_ping", "--timeout", "30", env=shared_db)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"all {len(QUEUES)} queues answered" in proc.stdout
     lines = proc.stdout.splitlines()
@@ -22,14 +27,19 @@ def test_tasks_ping_answers_on_every_queue(worker):
         )
 
 
-def test_tasks_ping_names_silent_queues(redis_client):
+def test_tasks_ping_names_silent_queues(redis_client, shared_db):
     # A namespace no worker listens on: every queue stays silent.
-    proc = manage(
-        "tasks_ping", "--timeout", "1", env={"TASKS_NAMESPACE": "nobody-listens"}
-    )
+    namespace = f"{CONFIG.tasks.namespace}-silent"
+    env = {**shared_db, "TASKS_NAMESPACE": namespace}
+    proc = manage("tasks_ping", "--timeout", "1", env=env)
+    broker = redis.Redis.from_url(CONFIG.tasks.broker_url)
+    unanswered = list(broker.scan_iter(f"{namespace}:*"))
+    if unanswered:
+        broker.delete(*unanswered)
     assert proc.returncode == 1
     assert f"no answer within 1 s from: {', '.join(QUEUES)}" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert unanswered, "the pings were not left waiting in the broker"
 
 
 def test_worker_refuses_a_queue_not_in_the_config():
@@ -130,3 +140,40 @@ def test_health_endpoint_names_what_failed(client, settings):
     assert body["failed"] == ["cache"]
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["cache"].startswith("failed: ConnectionError")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_prometheus_follows_its_switch(redis_client, shared_db):
+    if not DevConfig().tasks.dramatiq.prometheus_enabled:
+        prometheus = "dramatiq.middleware.prometheus.Prometheus"
+        assert prometheus not in DevConfig().tasks.dramatiq.effective_middleware()
+        return
+    # A worker of its own (own namespace and port), metrics on, answering pings.
+    port = free_port()
+    env = {
+        **shared_db,
+        "TASKS_NAMESPACE": f"{CONFIG.tasks.namespace}-metrics",
+        "DRAMATIQ_PROMETHEUS_ENABLED": "true",
+        "DRAMATIQ_PROMETHEUS_HOST": "127.0.0.1",
+        "DRAMATIQ_PROMETHEUS_PORT": str(port),
+    }
+    process = start_worker("--processes", "1", "--threads", "2", env=env)
+    try:
+        ping = manage("tasks_ping", "--timeout", "30", env=env)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+        url = f"http://127.0.0.1:{port}/metrics"
+        metrics = urllib.request.urlopen(url, timeout=10).read().decode()
+    finally:
+        stop_worker(process)
+    processed = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("dramatiq_messages_total{") and 'actor_name="ping"' in line
+    ]
+    assert processed, metrics[:2000]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in processed) >= len(QUEUES)
