@@ -3,12 +3,12 @@
 The answers are already in ``config/environments.py`` (as each environment's profile), so
 building DevConfig and ProdConfig checks exactly what the project will run with. A problem is
 reported against the prompt it came from; any problem exits 1 and cookiecutter removes the
-folder. On success: a ``.env`` with a fresh secret key, unchosen files removed, next steps.
+folder. On success: a ``.env`` with a fresh secret key, and the next steps. (No file belongs
+to one answer only: options are rendered inside the files, so nothing is removed.)
 """
 
 import json
 import secrets
-import shutil
 import sys
 from pathlib import Path
 
@@ -43,9 +43,6 @@ PROMPTS = {
     ("production", "tasks", "dramatiq", "threads"): "prod_threads",
     ("production", "tasks", "dramatiq", "max_retries"): "max_retries",
 }
-
-# Files that only one answer needs: (prompt, the answer that keeps them) -> paths.
-OPTIONAL_FILES: dict[tuple[str, object], list[str]] = {}
 
 # Stand-ins for what production reads from its environment, so the answers can be checked.
 PRODUCTION_ENVIRONMENT = {
@@ -91,17 +88,6 @@ def answer_problems() -> list[str]:
     return lines
 
 
-def remove_unchosen_files() -> None:
-    for (prompt, keep_when), paths in OPTIONAL_FILES.items():
-        if ANSWERS[prompt] != keep_when:
-            for relative in paths:
-                target = PROJECT / relative
-                if target.is_dir():
-                    shutil.rmtree(target)
-                else:
-                    target.unlink(missing_ok=True)
-
-
 def write_env_file() -> None:
     """A fresh secret key per project; .env is git-ignored and never shipped in images."""
     lines = [
@@ -140,7 +126,6 @@ def main() -> int:
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         return 1
-    remove_unchosen_files()
     write_env_file()
     print(next_steps())
     return 0

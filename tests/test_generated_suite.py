@@ -9,11 +9,21 @@ from conftest import PYTHON, run
 OPTION_SETS = [
     {"database": "sqlite", "use_results": True, "admin_enabled": True},
     {"database": "postgresql", "use_results": False, "admin_enabled": False},
-    {"database": "sqlite", "use_results": False, "admin_enabled": False,
-     "prometheus_enabled": True},
-    {"database": "postgresql", "use_results": True, "admin_enabled": True,
-     "task_queues": "emails,default,reports", "redis_cache_db": 7, "redis_broker_db": 5,
-     "redis_results_db": 6},
+    {
+        "database": "sqlite",
+        "use_results": False,
+        "admin_enabled": False,
+        "prometheus_enabled": True,
+    },
+    {
+        "database": "postgresql",
+        "use_results": True,
+        "admin_enabled": True,
+        "task_queues": "emails,default,reports",
+        "redis_cache_db": 7,
+        "redis_broker_db": 5,
+        "redis_results_db": 6,
+    },
 ]
 
 

@@ -48,12 +48,18 @@ def test_generated_project_installs_in_a_fresh_venv(tmp_path):
     uv = [PYTHON, "-m", "uv"]
     run([*uv, "venv", "--python", PYTHON, venv], timeout=120)
     env = {"VIRTUAL_ENV": str(venv)}
-    run([*uv, "pip", "install", "--python", venv / "bin" / "python", "-e", project],
-        env=env, timeout=600)
+    run(
+        [*uv, "pip", "install", "--python", venv / "bin" / "python", "-e", project],
+        env=env,
+        timeout=600,
+    )
     python = venv / "bin" / "python"
     freeze = run([*uv, "pip", "freeze", "--python", python]).stdout.lower()
     for package in ("django==5.2", "dramatiq", "django-dramatiq", "pydantic-settings", "psycopg"):
         assert package in freeze, freeze
-    check = run([python, "manage.py", "check"], cwd=project,
-                env={"PATH": f"{venv / 'bin'}:{os.environ['PATH']}"})
+    check = run(
+        [python, "manage.py", "check"],
+        cwd=project,
+        env={"PATH": f"{venv / 'bin'}:{os.environ['PATH']}"},
+    )
     assert "System check identified no issues" in check.stdout
