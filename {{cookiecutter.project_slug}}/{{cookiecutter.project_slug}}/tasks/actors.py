@@ -9,8 +9,8 @@ Which queue for which work:
 
 Dramatiq itself has no queue priorities: a worker consumes its queues in turn. Priority
 comes from giving a queue workers of its own (``manage.py worker -Q critical``).
-Each actor stores its result only when results are on (``use_results``): an actor with
-``store_results=True`` fails to import without a result backend.
+Each actor stores its result only when results are on (``use_results``): without the
+Results middleware, ``store_results`` (even False) is an unknown option and import fails.
 """
 
 import os
@@ -19,7 +19,7 @@ import dramatiq
 from django.conf import settings
 from django.core.cache import cache
 
-STORE_RESULTS = settings.CONFIG.tasks.use_results
+RESULTS = {"store_results": True} if settings.CONFIG.tasks.use_results else {}
 LAST_RUN_TTL = 3600  # seconds the cache keeps each example's last run
 
 
@@ -30,7 +30,7 @@ def record_run(queue: str, payload: dict) -> dict:
     return run
 {% for queue in cookiecutter.task_queues.split(",") %}{% set name = queue.strip() %}
 
-@dramatiq.actor(queue_name="{{ name }}", store_results=STORE_RESULTS)
+@dramatiq.actor(queue_name="{{ name }}", **RESULTS)
 def {{ name.replace("-", "_") }}_example(payload: dict) -> dict:
 {%- if name == "critical" %}
     """Time-sensitive, user-facing work on 'critical', e.g. sending a notification."""
