@@ -91,9 +91,12 @@ def answer_problems() -> list[str]:
 def write_env_file() -> None:
     """A fresh secret key per project; .env is git-ignored and never shipped in images."""
     lines = [
-        "# Written by the template for local development; never commit this file.",
+        "# Written by the template: this project's own secrets. Never commit this file.",
         f"DJANGO_SECRET_KEY={secrets.token_urlsafe(64)}",
+        f"REDIS_PASSWORD={secrets.token_urlsafe(32)}",
     ]
+    if ANSWERS["database"] == "postgresql":
+        lines.append(f"POSTGRES_PASSWORD={secrets.token_urlsafe(32)}")
     (PROJECT / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -3,6 +3,7 @@
 import itertools
 
 import pytest
+from compose_native import validate
 
 from conftest import BIN, PYTHON, production_env, run
 
@@ -57,6 +58,10 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
 
     out = run([PYTHON, "-c", WITHOUT_DJANGO.replace("SLUG", slug)], cwd=project)
     assert "config imported without Django" in out.stdout
+
+    for compose_file in ("compose.yaml", "compose.prod.yaml"):
+        validate(project, compose_file)
+    run([BIN / "hadolint", "Dockerfile"], cwd=project)
 
     dev = run([PYTHON, "manage.py", "check"], cwd=project)
     assert "no issues" in dev.stdout

@@ -304,3 +304,14 @@ def test_config_does_not_import_django():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_env_file_values_and_unrelated_keys(tmp_path):
+    from {{ cookiecutter.project_slug }}.config.loading import read_variables
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("DRAMATIQ_THREADS=3\nREDIS_PASSWORD=only-for-compose\n")
+    found = read_variables(
+        ["DRAMATIQ_THREADS", "DRAMATIQ_PROCESSES"], env_file=env_file
+    )
+    assert found["DRAMATIQ_THREADS"] == "3"

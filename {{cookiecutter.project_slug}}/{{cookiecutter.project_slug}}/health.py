@@ -1,4 +1,8 @@
-"""/healthz/: database, cache and broker, each checked for real; 503 names what failed."""
+"""/healthz/: database, cache and broker, each checked for real; 503 names what failed.
+
+Answered by a middleware placed first, before host validation and the HTTPS redirect, so a
+container healthcheck can ask ``http://localhost:8000/healthz/`` in production too.
+"""
 
 import uuid
 
@@ -34,6 +38,9 @@ def check_broker() -> str:
 CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
 
 
+HEALTH_PATH = "/healthz/"
+
+
 @never_cache
 def healthz(request):
     results, failed = {}, []
@@ -49,3 +56,13 @@ def healthz(request):
         "checks": results,
     }
     return JsonResponse(body, status=503 if failed else 200)
+
+
+class HealthCheckMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == HEALTH_PATH and request.method in ("GET", "HEAD"):
+            return healthz(request)
+        return self.get_response(request)

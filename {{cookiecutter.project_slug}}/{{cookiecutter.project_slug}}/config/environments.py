@@ -49,6 +49,8 @@ COMMON: dict[str, Any] = {
             "time_limit": {{ cookiecutter.time_limit | py }},
             "prometheus_enabled": {{ cookiecutter.prometheus_enabled | py }},
             "admin_enabled": {{ cookiecutter.admin_enabled | py }},
+            # Kept fresh by a consuming worker; the compose healthcheck reads it.
+            "liveness_file": {{ ("/tmp/" ~ cookiecutter.project_slug ~ "-worker-alive") | py }},
         },
     },
 }
@@ -71,6 +73,8 @@ class DevConfig(DjangoConfig):
                 "threads": {{ cookiecutter.dev_threads | py }},
                 "heartbeat_timeout": 10000,
                 "maintenance_chance": 100000,
+                # compose.yaml's stop_grace_period is this plus a margin.
+                "worker_shutdown_timeout": {{ cookiecutter._dev_worker_shutdown_ms | py }},
             }
         },
     )
@@ -112,6 +116,9 @@ class ProdConfig(DjangoConfig):
                 "processes": {{ cookiecutter.prod_processes | py }},
                 "threads": {{ cookiecutter.prod_threads | py }},
                 "max_retries": {{ cookiecutter.max_retries | py }},
+                # A stopping worker waits as long as a task may run; compose.prod.yaml's
+                # stop_grace_period is this plus a margin.
+                "worker_shutdown_timeout": {{ cookiecutter.time_limit | py }},
             }
         },
     )

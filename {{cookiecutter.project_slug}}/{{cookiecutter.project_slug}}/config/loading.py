@@ -59,15 +59,18 @@ def read_variables(names, environ=None, env_file: Path | None = None) -> dict[st
     from pydantic import create_model
     from pydantic_settings import BaseSettings, SettingsConfigDict
 
+    class Variables(BaseSettings):
+        # .env also holds what only compose reads (REDIS_PASSWORD, ...): ignore it.
+        model_config = SettingsConfigDict(
+            case_sensitive=True,
+            extra="ignore",
+            env_file=env_file if env_file and env_file.is_file() else None,
+        )
+
     variables = create_model(
         "EnvironmentVariables",
-        __base__=BaseSettings,
+        __base__=Variables,
         **{name: (str | None, None) for name in names},
-    )
-    variables.model_config = SettingsConfigDict(
-        case_sensitive=True,
-        extra="ignore",
-        env_file=env_file if env_file and env_file.is_file() else None,
     )
     return variables().model_dump(exclude_none=True)
 

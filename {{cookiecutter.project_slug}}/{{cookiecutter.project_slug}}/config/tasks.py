@@ -194,4 +194,8 @@ class TaskConfig(BaseModel):
                 stack.append(configured[name]())
             else:
                 stack.append(path)
+        if config.liveness_file and self.enabled:
+            from ..tasks.liveness import LivenessFile
+
+            stack.append(LivenessFile(config.liveness_file, config.heartbeat_timeout))
         return stack

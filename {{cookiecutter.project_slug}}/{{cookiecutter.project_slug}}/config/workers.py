@@ -98,6 +98,10 @@ class DramatiqConfig(BaseModel):
         description="Chance per million broker calls of a maintenance pass that "
         "requeues a dead worker's messages",
     )
+    liveness_file: str | None = Field(
+        default=None,
+        description="File each consuming worker keeps fresh, for container healthchecks",
+    )
     worker_shutdown_timeout: int = Field(
         default=600000,
         ge=1000,
@@ -106,7 +110,7 @@ class DramatiqConfig(BaseModel):
 
     _lists = field_validator("queues", "middleware", mode="before")(comma_separated)
 
-    @field_validator("max_age", mode="before")
+    @field_validator("max_age", "liveness_file", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         return None if value is None or str(value).strip() == "" else value
