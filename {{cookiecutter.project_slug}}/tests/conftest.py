@@ -30,13 +30,16 @@ def manage(*args, env=None, timeout=60):
     )
 
 
-def start_worker(*args, env=None):
-    """A real worker: the dramatiq master (rundramatiq execs it) in its own process group."""
+def start_worker(*args, env=None, stdout=subprocess.PIPE):
+    """A real worker: the dramatiq master (rundramatiq execs it) in its own process group.
+
+    Give ``stdout`` a file when the worker logs a lot and nobody reads the pipe.
+    """
     return subprocess.Popen(
         [sys.executable, "manage.py", "worker", *args],
         cwd=PROJECT,
         env={**os.environ, "DJANGO_ENV": "test", **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,

@@ -8,7 +8,7 @@ class TasksConfig(AppConfig):
 
     def ready(self):
         # Register the actors in every process (web too), so .send() finds them.
-        from . import actors, ping  # noqa: F401
+        from . import actors, ping, probes  # noqa: F401
 
         if not settings.CONFIG.tasks.dramatiq.admin_enabled:
             # django_dramatiq must stay installed (it builds the broker), but its task

@@ -1,0 +1,232 @@
+"""No task lost: workers killed or stopped mid-task, Redis restarted, retries and limits.
+
+Every message is a ``probes.record`` keyed by its message id, so both losses and duplicates
+are counted. The kill and restart tests run on a Redis server of their own (AOF on); the
+test profile's ``heartbeat_timeout`` (5 s) and ``maintenance_chance`` (10 %) bring a killed
+worker's messages back within seconds (production keeps Dramatiq's 60 s).
+"""
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from dramatiq.brokers.redis import RedisBroker
+
+from {{ cookiecutter.project_slug }}.tasks.probes import forget, send_records, tally, trace
+
+from .conftest import start_worker, stop_worker
+from .redis_server import RedisServer
+
+CONFIG = settings.CONFIG
+SENT = 600  # messages per fault
+TASK_SECONDS = 0.02
+WORKER = ("--processes", "2", "--threads", "4")
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+
+def report(fault: str, counts: dict[str, int]) -> None:
+    """The line the reliability claim rests on; run pytest with -s to see it."""
+    print(
+        f"\n{fault}: {counts['sent']} sent, {counts['completed']} completed, "
+        f"{counts['lost']} lost, {counts['duplicates']} duplicates"
+    )
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.02)
+
+
+def completed(run: str, count: int):
+    return lambda: len(trace(run)) >= count
+
+
+def broker_on(url: str, namespace: str) -> RedisBroker:
+    """A broker built from the project's own config, pointed at ``url`` and ``namespace``."""
+    tasks = CONFIG.tasks.model_copy(update={"broker_url": url, "namespace": namespace})
+    options = tasks.to_django_config(CONFIG.cache_default)["DRAMATIQ_BROKER"]["OPTIONS"]
+    return RedisBroker(**options, middleware=[])
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fault(private_redis, shared_db, tmp_path):
+    """Broker, worker environment and cleanup for one fault on the private Redis."""
+    namespace = f"{CONFIG.tasks.namespace}-fault-{uuid.uuid4().hex[:8]}"
+    url = private_redis.url(CONFIG.tasks.broker_db)
+    runs = []
+
+    class Fault:
+        broker = broker_on(url, namespace)
+        client = redis.Redis.from_url(url)
+        env = {**shared_db, "TASKS_BROKER_URL": url, "TASKS_NAMESPACE": namespace}
+
+        def send(self, count, run=None):
+            run, ids = send_records(
+                count, run=run, seconds=TASK_SECONDS, broker=self.broker
+            )
+            runs.append(run)
+            return run, ids
+
+        def start_worker(self):
+            with open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w") as log:
+                return start_worker(*WORKER, env=self.env, stdout=log)
+
+        def unacked(self) -> int:
+            """Messages some worker took and neither acknowledged nor gave back."""
+            keys = self.client.scan_iter(f"{namespace}:__acks__.*")
+            return sum(self.client.scard(key) for key in keys)
+
+        def queued(self) -> int:
+            return self.client.llen(f"{namespace}:default")
+
+    yield Fault()
+    for run in runs:
+        forget(run)
+
+
+def test_sigkill_mid_task_loses_nothing(fault):
+    kills = 3
+    run, ids = fault.send(SENT)
+    interrupted = 0
+    for kill in range(1, kills + 1):
+        worker = fault.start_worker()
+        target = SENT * kill // (kills + 1)
+        wait_until(completed(run, target), 60, f"{target} done before kill {kill}")
+        os.killpg(worker.pid, signal.SIGKILL)  # master and worker processes, no warning
+        worker.wait()
+        tries, done = trace(run, "tries"), trace(run)
+        interrupted += sum(1 for message_id in tries if message_id not in done)
+    assert interrupted > 0, "no kill landed while a task was running"
+
+    worker = fault.start_worker()
+    try:
+        wait_until(lambda: tally(run, ids)["lost"] == 0, 90, "every message completed")
+        time.sleep(1)  # a late duplicate would show up now
+    finally:
+        stop_worker(worker)
+    counts = tally(run, ids)
+    report(f"SIGKILL x{kills} ({interrupted} tasks interrupted)", counts)
+    assert counts["lost"] == 0
+    assert counts["completed"] == SENT
+
+
+def test_sigterm_finishes_or_requeues_in_flight_tasks(fault):
+    run, ids = fault.send(SENT)
+    worker = fault.start_worker()
+    wait_until(completed(run, SENT // 3), 60, "a third completed")
+    worker.send_signal(signal.SIGTERM)  # the master only, as `docker compose stop` does
+    stopping = time.monotonic()
+    shutdown_wait = CONFIG.tasks.dramatiq.worker_shutdown_timeout / 1000
+    assert worker.wait(timeout=shutdown_wait + 15) == 0
+    stopped_in = time.monotonic() - stopping
+    # Nothing waits for a heartbeat timeout: every message is done or back in the queue.
+    assert fault.unacked() == 0
+    assert tally(run, ids)["completed"] + fault.queued() == SENT
+
+    worker = fault.start_worker()
+    try:
+        wait_until(lambda: tally(run, ids)["lost"] == 0, 60, "every message completed")
+        time.sleep(1)
+    finally:
+        stop_worker(worker)
+    counts = tally(run, ids)
+    report(f"SIGTERM (stopped in {stopped_in:.1f} s)", counts)
+    assert counts["lost"] == 0
+    assert counts["duplicates"] == 0  # a graceful stop runs nothing twice
+
+
+def test_redis_restart_with_aof_loses_nothing(fault, private_redis):
+    run, first = fault.send(SENT // 2)
+    worker = fault.start_worker()
+    try:
+        wait_until(completed(run, SENT // 6), 60, "a sixth completed")
+        private_redis.restart()
+        restarted = time.monotonic()
+        _, second = fault.send(SENT - SENT // 2, run=run)
+        ids = first + second
+        wait_until(lambda: tally(run, ids)["lost"] == 0, 90, "every message completed")
+        caught_up = time.monotonic() - restarted
+        time.sleep(1)
+        assert worker.poll() is None, "the worker died with the Redis restart"
+    finally:
+        stop_worker(worker)
+    counts = tally(run, ids)
+    report(f"Redis restart, AOF (all done {caught_up:.1f} s after)", counts)
+    assert counts["lost"] == 0
+
+
+@pytest.fixture(scope="module")
+def policy_worker(redis_client, shared_db, tmp_path_factory):
+    """A worker with short retry, age and time limits, set through the environment."""
+    namespace = f"{CONFIG.tasks.namespace}-policy-{uuid.uuid4().hex[:8]}"
+    limits = {
+        "DRAMATIQ_MAX_RETRIES": "2",
+        "DRAMATIQ_MIN_BACKOFF": "100",
+        "DRAMATIQ_MAX_BACKOFF": "1000",
+        "DRAMATIQ_MAX_AGE": "10000",
+        "DRAMATIQ_TIME_LIMIT": "1000",
+    }
+    log = tmp_path_factory.mktemp("policy") / "worker.log"
+    env = {**shared_db, **limits, "TASKS_NAMESPACE": namespace}
+    with log.open("w") as output:
+        process = start_worker(*WORKER, env=env, stdout=output)
+    url = CONFIG.tasks.resolved(CONFIG.cache_default).broker_url
+    yield broker_on(url, namespace), redis.Redis.from_url(url), namespace, log
+    stop_worker(process)
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{namespace}:*"):
+        client.delete(key)
+
+
+def dead_letters(policy_worker) -> int:
+    _, client, namespace, _ = policy_worker
+    return client.zcard(f"{namespace}:default.XQ")
+
+
+def test_exhausted_retries_land_in_the_dead_letter_queue(policy_worker):
+    broker = policy_worker[0]
+    before = dead_letters(policy_worker)
+    run, ids = send_records(3, fail=True, broker=broker)
+    wait_until(lambda: dead_letters(policy_worker) == before + 3, 30, "3 dead letters")
+    assert trace(run, "tries") == dict.fromkeys(ids, 3)  # first try + max_retries 2
+    assert trace(run) == {}
+    forget(run)
+
+
+def test_max_age_drops_stale_messages(policy_worker):
+    broker = policy_worker[0]
+    before = dead_letters(policy_worker)
+    stale_run, _ = send_records(2, created_ago_ms=60_000, broker=broker)
+    fresh_run, fresh = send_records(2, broker=broker)
+    wait_until(lambda: len(trace(fresh_run)) == 2, 30, "fresh messages done")
+    wait_until(lambda: dead_letters(policy_worker) == before + 2, 30, "2 dead letters")
+    assert trace(stale_run, "tries") == {}  # never run
+    forget(stale_run)
+    forget(fresh_run)
+
+
+def test_time_limit_stops_a_stuck_task(policy_worker):
+    broker, log = policy_worker[0], policy_worker[3]
+    before = dead_letters(policy_worker)
+    started = time.monotonic()
+    run, ids = send_records(1, seconds=60, broker=broker)
+    wait_until(lambda: dead_letters(policy_worker) == before + 1, 30, "1 dead letter")
+    assert time.monotonic() - started < 20  # three 1 s attempts, not 60 s
+    assert trace(run, "tries") == dict.fromkeys(ids, 3)
+    assert trace(run) == {}
+    assert "TimeLimitExceeded" in log.read_text()
+    forget(run)

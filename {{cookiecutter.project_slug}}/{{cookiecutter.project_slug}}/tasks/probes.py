@@ -1,0 +1,105 @@
+"""An actor that leaves a trace of every attempt and completion, by message id.
+
+Fault tests (and anyone checking a deployment) send ``record`` messages, break something
+(kill a worker, restart Redis), and then count from the trace: a message never completed
+is lost, one completed twice is a duplicate. The trace lives in the cache's Redis database
+under the cache key prefix, apart from the broker under test, and expires after a day.
+"""
+
+import time
+import uuid
+from collections.abc import Iterable
+
+import dramatiq
+import redis
+from django.conf import settings
+
+TRACE_TTL = 86_400  # seconds
+STEP = 0.02  # seconds: sleep in short steps so TimeLimit can interrupt a long task
+
+_store: redis.Redis | None = None
+
+
+class ProbeFailure(Exception):
+    """Raised on purpose by ``record(..., fail=True)``."""
+
+
+def store() -> redis.Redis:
+    global _store
+    if _store is None:
+        _store = redis.Redis.from_url(settings.CONFIG.cache_default.url)
+    return _store
+
+
+def trace_key(run: str, what: str) -> str:
+    return f"{settings.CONFIG.cache_default.key_prefix}:probe:{run}:{what}"
+
+
+def _count(run: str, what: str, message_id: str) -> None:
+    key = trace_key(run, what)
+    store().pipeline().hincrby(key, message_id, 1).expire(key, TRACE_TTL).execute()
+
+
+@dramatiq.actor(queue_name="default")
+def record(run: str, message_id: str, seconds: float = 0.0, fail: bool = False):
+    """Count the attempt, work for ``seconds``, then fail or count the completion."""
+    _count(run, "tries", message_id)
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(STEP, left))
+    if fail:
+        raise ProbeFailure(f"probe {message_id} failed on purpose")
+    _count(run, "done", message_id)
+
+
+def send_records(
+    count: int,
+    *,
+    run: str | None = None,
+    seconds: float = 0.0,
+    fail: bool = False,
+    queue: str = "default",
+    broker: dramatiq.Broker | None = None,
+    created_ago_ms: int = 0,
+) -> tuple[str, list[str]]:
+    """Enqueue ``count`` records (on ``broker``, default the project's); returns run, ids.
+
+    Each message carries its own message id as an argument, so the trace is keyed by it.
+    ``created_ago_ms`` backdates the messages, as if they had waited that long.
+    """
+    run = run or uuid.uuid4().hex
+    broker = broker or record.broker
+    ids = []
+    for _ in range(count):
+        message = record.message(run, "", seconds, fail)
+        message = message.copy(
+            args=(run, message.message_id, seconds, fail),
+            queue_name=queue,
+            message_timestamp=message.message_timestamp - created_ago_ms,
+        )
+        broker.enqueue(message)
+        ids.append(message.message_id)
+    return run, ids
+
+
+def trace(run: str, what: str = "done") -> dict[str, int]:
+    """How many times each message id was tried or done."""
+    raw = store().hgetall(trace_key(run, what))
+    return {key.decode(): int(value) for key, value in raw.items()}
+
+
+def tally(run: str, ids: Iterable[str]) -> dict[str, int]:
+    """Sent, completed (distinct), lost and duplicates for the messages ``ids``."""
+    ids = list(ids)
+    done = trace(run)
+    completed = [message_id for message_id in ids if message_id in done]
+    return {
+        "sent": len(ids),
+        "completed": len(completed),
+        "lost": len(ids) - len(completed),
+        "duplicates": sum(done[message_id] - 1 for message_id in completed),
+    }
+
+
+def forget(run: str) -> None:
+    store().delete(trace_key(run, "tries"), trace_key(run, "done"))
