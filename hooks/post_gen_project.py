@@ -42,6 +42,8 @@ PROMPTS = {
     ("production", "tasks", "dramatiq", "processes"): "prod_processes",
     ("production", "tasks", "dramatiq", "threads"): "prod_threads",
     ("production", "tasks", "dramatiq", "max_retries"): "max_retries",
+    # Production's shutdown wait is the time limit answer (see environments.py).
+    ("production", "tasks", "dramatiq", "worker_shutdown_timeout"): "time_limit",
 }
 
 # Stand-ins for what production reads from its environment, so the answers can be checked.
@@ -85,6 +87,10 @@ def answer_problems() -> list[str]:
                     line = f"{prompt} = {ANSWERS[prompt]!r}: {rule}"
                 if line not in lines:
                     lines.append(line)
+    queues = [name.strip() for name in str(ANSWERS["task_queues"]).split(",")]
+    clash = config.names.example_actor_problem(queues)
+    if clash and not any(line.startswith("task_queues = ") for line in lines):
+        lines.append(f"task_queues = {ANSWERS['task_queues']!r}: {clash}")
     return lines
 
 

@@ -1,10 +1,13 @@
 """Every bad answer is refused by a hook, naming prompt, value and rule; nothing is left."""
 
+import json
 import re
 
 import pytest
 
-from conftest import cookiecutter
+from conftest import TEMPLATE, cookiecutter
+
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 
 # (answers, the prompt that must be named, a piece of the rule that must be stated)
 CASES = [
@@ -46,6 +49,27 @@ CASES = [
     (["author_email=a@b"], "author_email", "e-mail address"),
     (["domain_name=bad_domain"], "domain_name", "domain name"),
     (["domain_name=exa mple.com"], "domain_name", "domain name"),
+    (["domain_name=localhost"], "domain_name", "domain name like example.com"),
+    (["domain_name="], "domain_name", "at least one host in production"),
+    (["author_email="], "author_email", "e-mail address"),
+    (["project_slug=1abc"], "project_slug", "lower-case Python identifier"),
+    (["project_slug=dramatiq"], "project_slug", "does not shadow"),
+    (["max_retries=many"], "max_retries", "valid integer"),
+    (["min_backoff=1.5"], "min_backoff", "valid integer"),
+    (["min_backoff="], "min_backoff", "valid integer"),
+    (["max_age=-5"], "max_age", "greater than or equal to 1000"),
+    (["time_limit="], "time_limit", "valid integer"),
+    (["prod_threads=1.5"], "prod_threads", "valid integer"),
+    (["dev_threads= "], "dev_threads", "valid integer"),
+    (["redis_cache_db=x"], "redis_cache_db", "valid integer"),
+    (["redis_cache_db="], "redis_cache_db", "valid integer"),
+    (["redis_cache_db=1", "redis_broker_db=1"], "redis_broker_db", "already the cache's"),
+    (["redis_cache_db=2"], "redis_results_db", "Redis database 2 is already the cache's"),
+    (["task_queues="], "task_queues", "must include 'default'"),
+    (["task_queues=default,a.b"], "task_queues", "got 'a.b'"),
+    (["task_queues=default,x-1,x_1"], "task_queues", "'-' read as '_' (each gets an example"),
+    # A field error must not hide the Redis layout (pydantic skips after-validators).
+    (["min_backoff=5", "redis_broker_db=0"], "redis_broker_db", "already the cache's"),
 ]
 
 
@@ -56,22 +80,29 @@ def assert_refused(tmp_path, answers):
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output
     assert list(out.iterdir()) == [], "a failed bake left files behind"
-    # cookiecutter prints its own FailedHookException traceback; none may come from a hook
-    # (hooks run from a temporary copy, /tmp/tmp*.py).
-    frames = re.findall(r'File "([^"]+)"', output)
-    ours = [f for f in frames if not re.search(r"/(cookiecutter|click)/|^<frozen", f)]
-    assert not ours, output
+    assert not hook_frames(output), output
     return output
 
 
+def hook_frames(output: str) -> list[str]:
+    """Traceback frames outside cookiecutter and click: ours (hooks run as /tmp/tmp*.py).
+
+    cookiecutter prints its own FailedHookException traceback; none may come from a hook.
+    """
+    frames = re.findall(r'File "([^"]+)"', output)
+    return [f for f in frames if not re.search(r"/(cookiecutter|click)/|^<frozen", f)]
+
+
 def test_catalogue_is_large_enough():
-    assert len(CASES) >= 25
+    assert len(CASES) >= 40
 
 
 @pytest.mark.parametrize(("answers", "prompt", "rule"), CASES, ids=[" ".join(c[0]) for c in CASES])
 def test_bad_answer_refused(tmp_path, answers, prompt, rule):
     output = assert_refused(tmp_path, answers)
-    given = dict(answer.split("=", 1) for answer in answers)[prompt]
+    given = {k: str(v) for k, v in DEFAULTS.items()}
+    given.update(answer.split("=", 1) for answer in answers)
+    given = given[prompt]
     assert f"{prompt} = {given!r}: " in output, output
     assert rule in output, output
 

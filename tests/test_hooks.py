@@ -63,3 +63,14 @@ def test_generated_project_installs_in_a_fresh_venv(tmp_path):
         env={"PATH": f"{venv / 'bin'}:{os.environ['PATH']}"},
     )
     assert "System check identified no issues" in check.stdout
+
+
+def test_env_file_is_ignored_by_git(tmp_path):
+    """`git add -A` in a fresh repository must not pick up the secrets."""
+    cookiecutter(tmp_path)
+    project = tmp_path / "my_project"
+    run(["git", "init", "-q"], cwd=project)
+    run(["git", "add", "-A"], cwd=project)
+    tracked = run(["git", "ls-files"], cwd=project).stdout.splitlines()
+    assert ".env" not in tracked and ".env.example" in tracked
+    assert run(["git", "check-ignore", ".env"], cwd=project).stdout.strip() == ".env"

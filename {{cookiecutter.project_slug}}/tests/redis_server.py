@@ -37,13 +37,15 @@ class RedisServer:
     flushed) and starts it again on the same port and files.
     """
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, password: str = ""):
         self.directory = directory
+        self.password = password
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
     def url(self, db: int = 0) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
 
     def start(self) -> "RedisServer":
         options = {
@@ -54,6 +56,8 @@ class RedisServer:
             "save": "",
             "logfile": self.directory / "redis.log",
         }
+        if self.password:
+            options["requirepass"] = self.password
         argv = [server_binary()]
         for name, value in options.items():
             argv += [f"--{name}", str(value)]
@@ -62,7 +66,9 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port, socket_timeout=1)
+        client = redis.Redis(
+            port=self.port, password=self.password or None, socket_timeout=1
+        )
         deadline = time.monotonic() + 10
         while True:
             try:

@@ -30,6 +30,14 @@ def database_settings(url: str) -> dict:
             "NAME": path,
             # A file, not memory, so a worker started by the tests shares the test database.
             "TEST": {"NAME": path.with_name(f"test_{path.name}")},
+            # Worker threads and processes write at once (AdminMiddleware on every
+            # message): WAL, writers that wait, and transactions that take the write
+            # lock up front instead of failing with "database is locked".
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     return {
         "ENGINE": "django.db.backends.postgresql",

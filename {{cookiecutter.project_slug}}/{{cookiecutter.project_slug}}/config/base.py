@@ -8,18 +8,50 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from . import names, redis_urls
 from .cache import CacheConfig
-from .errors import fail_at
+from .errors import fail_at, with_failures
 from .tasks import TaskConfig
 from .workers import comma_separated
 
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-this-in-production"
 DATABASE_SCHEMES = ("postgres", "postgresql", "sqlite")
+
+
+def redis_layout_failures(
+    cache: CacheConfig, tasks: TaskConfig
+) -> list[tuple[tuple[str, ...], Any, str]]:
+    """Each role whose Redis database another role already uses, at the field to fix."""
+    where = {
+        "cache": ("cache_default", "db", cache.effective_db),
+        "broker": ("tasks", "broker_url", tasks.broker_url)
+        if tasks.broker_url
+        else ("tasks", "broker_db", tasks.broker_db),
+        "results": ("tasks", "result_backend", tasks.result_backend)
+        if tasks.result_backend
+        else ("tasks", "results_db", tasks.results_db),
+    }
+    seen: dict[tuple, str] = {}
+    failures = []
+    for role, url in tasks.redis_roles(cache).items():
+        key = (*redis_urls.server_of(url), redis_urls.db_of(url))
+        if key in seen:
+            *loc, value = where[role]
+            failures.append(
+                (
+                    tuple(loc),
+                    value,
+                    f"Redis database {key[-1]} is already the {seen[key]}'s: cache, "
+                    "broker and results each need their own database",
+                )
+            )
+        seen.setdefault(key, role)
+    return failures
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -116,36 +148,35 @@ class DjangoConfig(BaseModel):
             raise ValueError("must name the database: postgres://user@host:5432/name")
         return value
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(cls, data: Any, handler: Any) -> "DjangoConfig":
+        """Report the Redis layout even when other fields fail.
+
+        Pydantic skips after-validators once a field is invalid; a user fixing answers one
+        error at a time would then meet the database collision only on the second try.
+        """
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            merged = cls._defaults_underneath(data)
+            if not isinstance(merged, dict):
+                raise
+            try:
+                cache = CacheConfig.model_validate(merged.get("cache_default", {}))
+                tasks_data = dict(merged.get("tasks", {}))
+                tasks_data.pop("dramatiq", None)
+                tasks = TaskConfig.model_validate(tasks_data)
+            except ValidationError:
+                raise exc from None
+            raise with_failures(exc, redis_layout_failures(cache, tasks)) from None
+
     @model_validator(mode="after")
     def _redis_roles_apart(self) -> "DjangoConfig":
         """Cache, broker and results each get a database of their own; fill derived URLs."""
-        tasks = self.tasks
-        where = {
-            "cache": ("cache_default", "db", self.cache_default.effective_db),
-            "broker": ("tasks", "broker_url", tasks.broker_url)
-            if tasks.broker_url
-            else ("tasks", "broker_db", tasks.broker_db),
-            "results": ("tasks", "result_backend", tasks.result_backend)
-            if tasks.result_backend
-            else ("tasks", "results_db", tasks.results_db),
-        }
-        seen: dict[tuple, str] = {}
-        failures = []
-        for role, url in tasks.redis_roles(self.cache_default).items():
-            key = (*redis_urls.server_of(url), redis_urls.db_of(url))
-            if key in seen:
-                *loc, value = where[role]
-                failures.append(
-                    (
-                        tuple(loc),
-                        value,
-                        f"Redis database {key[-1]} is already the {seen[key]}'s: cache, "
-                        "broker and results each need their own database",
-                    )
-                )
-            seen.setdefault(key, role)
+        failures = redis_layout_failures(self.cache_default, self.tasks)
         fail_at(type(self).__name__, failures)
-        self.tasks = tasks.resolved(self.cache_default)
+        self.tasks = self.tasks.resolved(self.cache_default)
         return self
 
     def masked_dump(self) -> dict[str, Any]:

@@ -42,11 +42,6 @@ class CacheConfig(BaseModel):
             raise ValueError(problem)
         return value
 
-    @field_validator("db", mode="before")
-    @classmethod
-    def _empty_db(cls, value):
-        return None if value == "" else value
-
     @property
     def effective_db(self) -> int:
         if self.db is not None:

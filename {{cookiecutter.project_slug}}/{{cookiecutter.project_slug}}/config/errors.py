@@ -29,13 +29,33 @@ def fail_at(title: str, failures: list[tuple[tuple[str, ...], Any, str]]) -> Non
             title,
             [
                 InitErrorDetails(
-                    type=PydanticCustomError("config", message),
+                    type=PydanticCustomError("config", "{rule}", {"rule": message}),
                     loc=loc,
                     input=value,
                 )
                 for loc, value, message in failures
             ],
         )
+
+
+def with_failures(
+    exc: ValidationError, failures: list[tuple[tuple[str, ...], Any, str]]
+) -> ValidationError:
+    """``exc`` plus ``failures`` not already in it, as one ValidationError."""
+    errors = exc.errors(include_url=False)
+    known = {tuple(error["loc"]) for error in errors}
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("config", "{rule}", {"rule": rule}),
+            loc=tuple(loc),
+            input=value,
+        )
+        for loc, value, rule in [
+            (error["loc"], error.get("input"), error["msg"]) for error in errors
+        ]
+        + [failure for failure in failures if tuple(failure[0]) not in known]
+    ]
+    return ValidationError.from_exception_data(exc.title, details)
 
 
 def shown(path: tuple[str, ...], value: Any) -> str:

@@ -60,6 +60,20 @@ def queue_problem(name: str) -> str | None:
     return None
 
 
+def example_actor_problem(queues: list[str]) -> str | None:
+    """The template writes one actor per queue, ``<queue>_example`` with '-' read as '_'."""
+    by_actor: dict[str, list[str]] = {}
+    for name in dict.fromkeys(queues):
+        by_actor.setdefault(name.replace("-", "_"), []).append(name)
+    clashes = [" and ".join(names) for names in by_actor.values() if len(names) > 1]
+    if clashes:
+        return (
+            "queue names must differ with '-' read as '_' (each gets an example actor "
+            f"named after it): {'; '.join(clashes)}"
+        )
+    return None
+
+
 def email_problem(address: str) -> str | None:
     if not re.fullmatch(EMAIL_PATTERN, address):
         return "must be an e-mail address like name@example.com"

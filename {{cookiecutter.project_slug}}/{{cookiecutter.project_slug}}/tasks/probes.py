@@ -61,11 +61,13 @@ def send_records(
     queue: str = "default",
     broker: dramatiq.Broker | None = None,
     created_ago_ms: int = 0,
+    delay_ms: int | None = None,
 ) -> tuple[str, list[str]]:
     """Enqueue ``count`` records (on ``broker``, default the project's); returns run, ids.
 
     Each message carries its own message id as an argument, so the trace is keyed by it.
-    ``created_ago_ms`` backdates the messages, as if they had waited that long.
+    ``created_ago_ms`` backdates the messages, as if they had waited that long;
+    ``delay_ms`` holds them back, as a retry's backoff or ``send_with_options(delay=)``.
     """
     run = run or uuid.uuid4().hex
     broker = broker or record.broker
@@ -77,7 +79,7 @@ def send_records(
             queue_name=queue,
             message_timestamp=message.message_timestamp - created_ago_ms,
         )
-        broker.enqueue(message)
+        broker.enqueue(message, delay=delay_ms)
         ids.append(message.message_id)
     return run, ids
 
