@@ -105,6 +105,39 @@ def test_taskconfig_prints_json_with_passwords_masked():
             {"DATABASE_URL": "mysql://db/x"},
             "DATABASE_URL='mysql://db/x': must be postgres",
         ),
+        (
+            {"DATABASE_URL": "postgres://db:5432"},
+            "DATABASE_URL='postgres://db:5432': must name the database",
+        ),
+        ({"DRAMATIQ_MAX_RETRIES": "-1"}, "DRAMATIQ_MAX_RETRIES='-1': Input should be"),
+        ({"DRAMATIQ_MIN_BACKOFF": "5"}, "DRAMATIQ_MIN_BACKOFF='5': Input should be"),
+        (
+            {"DRAMATIQ_MIN_BACKOFF": "5000", "DRAMATIQ_MAX_BACKOFF": "2000"},
+            "DRAMATIQ_MAX_BACKOFF='2000': must be >= min_backoff (5000)",
+        ),
+        ({"DRAMATIQ_MAX_AGE": "soon"}, "DRAMATIQ_MAX_AGE='soon': Input should be"),
+        ({"DRAMATIQ_TIME_LIMIT": "0"}, "DRAMATIQ_TIME_LIMIT='0': Input should be"),
+        (
+            {"DRAMATIQ_PROMETHEUS_ENABLED": "maybe"},
+            "DRAMATIQ_PROMETHEUS_ENABLED='maybe': Input should be a valid boolean",
+        ),
+        (
+            {"DRAMATIQ_MIDDLEWARE": "nowhere.Middleware"},
+            "DRAMATIQ_MIDDLEWARE='nowhere.Middleware': 'nowhere.Middleware': module",
+        ),
+        (
+            {"REDIS_BROKER_DB": "16"},
+            "REDIS_BROKER_DB='16': Input should be less than or equal to 15",
+        ),
+        (
+            {"REDIS_CACHE_DB": "{{ cookiecutter.redis_broker_db }}"},
+            "REDIS_BROKER_DB={{ cookiecutter.redis_broker_db }} (the TestConfig default): "
+            "Redis database {{ cookiecutter.redis_broker_db }} is already the cache's",
+        ),
+        (
+            {"REDIS_URL": "redis://:hunter2@localhost:6379/99"},
+            "REDIS_URL='redis://:********@localhost:6379/99': the database in",
+        ),
     ],
 )
 def test_bad_environment_stops_start_up_with_one_line(env, line):
@@ -113,6 +146,7 @@ def test_bad_environment_stops_start_up_with_one_line(env, line):
     heading, problem = proc.stderr.strip().splitlines()
     assert heading == "Configuration error:"
     assert problem.startswith(line)
+    assert "hunter2" not in proc.stderr
 
 
 @pytest.mark.django_db
