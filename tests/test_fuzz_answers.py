@@ -12,12 +12,11 @@ import uuid
 from pathlib import Path
 
 import yaml
-
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_bad_answers import hook_frames
 
 from conftest import cookiecutter
-from test_bad_answers import hook_frames
 
 # prompt: (lowest, highest or None); CONTRACT.md section 1.
 BOUNDS = {
@@ -139,7 +138,9 @@ def assert_well_formed(project: Path) -> None:
 @given(answers=answer_sets)
 def test_any_answers_are_baked_or_refused_cleanly(tmp_path_factory, answers):
     out = tmp_path_factory.mktemp(f"fuzz-{uuid.uuid4().hex[:6]}")
-    pairs = [f"{key}={'yes' if v is True else 'no' if v is False else v}" for key, v in answers.items()]
+    pairs = [
+        f"{key}={'yes' if v is True else 'no' if v is False else v}" for key, v in answers.items()
+    ]
     proc = cookiecutter(out, *pairs, check=False)
     output = proc.stdout + proc.stderr
     expected = expected_problems(answers)
