@@ -1,9 +1,11 @@
-"""An actor that leaves a trace of every attempt and completion, by message id.
+"""Actors for measuring the task pipeline rather than doing work.
 
-Fault tests (and anyone checking a deployment) send ``record`` messages, break something
-(kill a worker, restart Redis), and then count from the trace: a message never completed
-is lost, one completed twice is a duplicate. The trace lives in the cache's Redis database
-under the cache key prefix, apart from the broker under test, and expires after a day.
+``record`` leaves a trace of every attempt and completion, by message id: fault tests (and
+anyone checking a deployment) send records, break something (kill a worker, restart
+Redis), and count from the trace: a message never completed is lost, one completed twice
+is a duplicate. The trace lives in the cache's Redis database under the cache key prefix,
+apart from the broker under test, and expires after a day. ``noop`` does nothing, so a
+benchmark of it measures what the worker and its middleware cost.
 """
 
 import time
@@ -50,6 +52,11 @@ def record(run: str, message_id: str, seconds: float = 0.0, fail: bool = False):
     if fail:
         raise ProbeFailure(f"probe {message_id} failed on purpose")
     _count(run, "done", message_id)
+
+
+@dramatiq.actor(queue_name="default")
+def noop() -> None:
+    """Nothing: the cost of a task is then all broker, worker and middleware."""
 
 
 def send_records(

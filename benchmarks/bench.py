@@ -1,0 +1,548 @@
+"""What the template costs: the generated project against bare Dramatiq and Celery, one run.
+
+Every figure is a ratio to its baseline measured in the same run, on the same Redis:
+no-op throughput, enqueue latency, start-up, bake time and worker memory. Results go to
+``--out`` as JSON, a markdown table and a PNG chart. ``run.sh`` bakes and installs the
+default project and calls this; the smoke test calls it directly with tiny counts.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import redis
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE.parent
+PYTHON = sys.executable
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", type=Path, required=True, help="a baked project")
+    parser.add_argument("--tasks", type=int, default=20_000, help="no-op tasks per run")
+    parser.add_argument("--sends", type=int, default=2_000, help="timed send() calls")
+    parser.add_argument("--startups", type=int, default=20, help="fresh processes")
+    parser.add_argument("--bakes", type=int, default=5, help="bakes per variant")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+    )
+    parser.add_argument(
+        "--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL"
+    )
+    parser.add_argument("--celery-db", type=int, default=14, help="Celery's Redis DB")
+    return parser.parse_args(argv)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.project = args.project.resolve()
+        self.slug = next(self.project.glob("*/config/__init__.py")).parent.parent.name
+        self.database = f"bench_{self.slug}"
+        self.env = {
+            **os.environ,
+            "DJANGO_ENV": "development",
+            "DJANGO_SETTINGS_MODULE": f"{self.slug}.settings",
+            "REDIS_URL": args.redis_url,
+            "DATABASE_URL": f"{args.postgres}/{self.database}",
+            "DRAMATIQ_PROMETHEUS_ENABLED": "false",
+            "PYTHONPATH": os.pathsep.join([str(self.project), str(HERE)]),
+        }
+        self.logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+
+    # ----------------------------------------------------------------- helpers
+    def config(self, **env):
+        """The project's own config models, as a worker with ``env`` would load them."""
+        sys.path.insert(0, str(self.project))
+        module = __import__(f"{self.slug}.config", fromlist=["load_config"])
+        return module.load_config(environ={**self.env, **env})
+
+    def python(self, code, env=None, cwd=None):
+        out = subprocess.run(
+            [PYTHON, "-c", code],
+            cwd=cwd or self.project,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode:
+            raise RuntimeError(f"{code[:60]}...\n{out.stdout}\n{out.stderr}")
+        return out.stdout
+
+    def fresh_database(self):
+        import psycopg
+
+        with psycopg.connect(f"{self.args.postgres}/postgres", autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{self.database}"')
+            db.execute(f'CREATE DATABASE "{self.database}"')
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "-v", "0"],
+            cwd=self.project,
+            env=self.env,
+            check=True,
+        )
+
+    def drop_database(self):
+        import psycopg
+
+        with psycopg.connect(f"{self.args.postgres}/postgres", autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+    # -------------------------------------------------------------- throughput
+    def drain(self, name, commands, env, outstanding, total):
+        """Start ``commands``, time the queue from first to last acknowledgement."""
+        procs = []
+        started = time.perf_counter()
+        for index, command in enumerate(commands):
+            with open(self.logs / f"{name}-{index}.log", "w") as log:
+                procs.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=self.project,
+                        env={**self.env, **env},
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        first, rss = None, None
+        try:
+            while True:
+                left = outstanding()
+                now = time.perf_counter()
+                if first is None and left < total:
+                    first = (now, left)
+                if left == 0:
+                    break
+                if rss is None and left < total / 2:
+                    rss = worker_rss(procs)
+                dead = [p for p in procs if p.poll() is not None]
+                if dead or now - started > 1800:
+                    log = (self.logs / f"{name}-0.log").read_text()[-3000:]
+                    raise RuntimeError(f"{name}: workers stopped or stalled\n{log}")
+                time.sleep(0.002)
+        finally:
+            for proc in procs:
+                stop(proc)
+        elapsed = now - first[0]
+        return {
+            "tasks_per_s": first[1] / elapsed if elapsed else float("inf"),
+            "start_to_first_task_s": first[0] - started,
+            "rss_mb_per_worker_process": rss or worker_rss(procs),
+        }
+
+    def dramatiq_run(self, name, command, processes, threads, **env):
+        namespace = f"bench-{uuid.uuid4().hex[:8]}"
+        env = {**env, "TASKS_NAMESPACE": namespace}
+        broker_url = self.config(**env).tasks.broker_url
+        client = redis.Redis.from_url(broker_url)
+        prefill_dramatiq(broker_url, namespace, self.args.tasks)
+        flags = ["--processes", str(processes), "--threads", str(threads)]
+        try:
+            return self.drain(
+                f"{name}-{processes}x{threads}",
+                [[*command, *flags]],
+                env,
+                lambda: client.hlen(f"{namespace}:default.msgs"),
+                self.args.tasks,
+            )
+        finally:
+            delete_keys(client, f"{namespace}:*")
+
+    def celery_run(self, processes, threads):
+        queue = f"bench-{uuid.uuid4().hex[:8]}"
+        url = redis_db(self.args.redis_url, self.args.celery_db)
+        env = {"BENCH_CELERY_URL": url, "BENCH_CELERY_QUEUE": queue}
+        client = redis.Redis.from_url(url)
+        self.python(
+            f"import celery_app\nfor _ in range({self.args.tasks}): celery_app.noop.apply_async()",
+            env,
+        )
+        command = [
+            PYTHON, "-m", "celery", "-A", "celery_app", "worker", "--pool", "threads",
+            "--concurrency", str(threads), "--queues", queue, "--loglevel", "WARNING",
+            "--without-heartbeat", "--without-gossip", "--without-mingle",
+        ]  # fmt: skip
+        commands = [[*command, "-n", f"{queue}-{i}@%h"] for i in range(processes)]
+        try:
+            return self.drain(
+                f"celery-{processes}x{threads}",
+                commands,
+                env,
+                lambda: client.llen(queue) + client.hlen("unacked"),
+                self.args.tasks,
+            )
+        finally:
+            client.delete(queue, f"_kombu.binding.{queue}")
+
+    def throughput(self):
+        worker = [PYTHON, "manage.py", "worker"]
+        bare = [PYTHON, "-m", "dramatiq", "bare_app"]
+        bare_env = {"BENCH_SLUG": self.slug, "DRAMATIQ_LIVENESS_FILE": ""}
+        results = {}
+        for processes, threads in ((1, 8), (2, 8)):
+            shape = f"{processes}x{threads}"
+            results[shape] = {
+                "bare": self.dramatiq_run("bare", bare, processes, threads, **bare_env),
+                "admin_off": self.dramatiq_run(
+                    "generated", worker, processes, threads, DRAMATIQ_ADMIN_ENABLED="false"
+                ),
+                "admin_on": self.dramatiq_run(
+                    "admin", worker, processes, threads, DRAMATIQ_ADMIN_ENABLED="true"
+                ),
+                "celery": self.celery_run(processes, threads),
+            }
+        return results
+
+    # ----------------------------------------------------------------- enqueue
+    def enqueue(self):
+        timing = (
+            "import json, time\n"
+            "samples = []\n"
+            f"for i in range({self.args.sends} + 100):\n"
+            "    t = time.perf_counter_ns(); noop.send(); t = time.perf_counter_ns() - t\n"
+            "    if i >= 100: samples.append(t / 1e6)\n"  # the first 100 warm up
+            "print(json.dumps(samples))\n"
+        )
+        django = "import django; django.setup()\n"
+        probe = f"from {self.slug}.tasks.probes import noop\n"
+        variants = {
+            "bare": (
+                "from bare_app import noop\n",
+                {"BENCH_SLUG": self.slug, "DRAMATIQ_LIVENESS_FILE": ""},
+            ),
+            "admin_off": (django + probe, {"DRAMATIQ_ADMIN_ENABLED": "false"}),
+            "admin_on": (django + probe, {"DRAMATIQ_ADMIN_ENABLED": "true"}),
+        }
+        results = {}
+        for name, (setup, env) in variants.items():
+            namespace = f"bench-{uuid.uuid4().hex[:8]}"
+            env = {**env, "TASKS_NAMESPACE": namespace}
+            try:
+                samples = json.loads(self.python(setup + timing, env))
+            finally:
+                client = redis.Redis.from_url(self.config(**env).tasks.broker_url)
+                delete_keys(client, f"{namespace}:*")
+            results[name] = {"p50_ms": percentile(samples, 50), "p99_ms": percentile(samples, 99)}
+        return results
+
+    # ---------------------------------------------------------------- start-up
+    def startup(self):
+        plain_root = Path(tempfile.mkdtemp(prefix="bench-plain-"))
+        subprocess.run(
+            [PYTHON, "-m", "django", "startproject", "plain", str(plain_root)], check=True
+        )
+        timed_import = (
+            "import importlib, sys, time\n"
+            "import django\n"  # both sides import Django; the settings module is timed
+            "t = time.perf_counter(); importlib.import_module(sys.argv[1])\n"
+            "print(time.perf_counter() - t)\n"
+        )
+        config_only = (
+            "import time\n"
+            "t = time.perf_counter()\n"
+            f"from {self.slug}.config import load_config\n"
+            "load_config()\n"
+            "print(time.perf_counter() - t)\n"
+        )
+
+        def median_of(args, cwd, env=None):
+            runs = []
+            for _ in range(self.args.startups):
+                out = subprocess.run(
+                    [PYTHON, *args],
+                    cwd=cwd,
+                    env={**self.env, **(env or {})},
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                runs.append(float(out.stdout) * 1000)
+            return statistics.median(runs)
+
+        plain_env = {"PYTHONPATH": str(plain_root), "DJANGO_SETTINGS_MODULE": "plain.settings"}
+        results = {
+            "settings_ms": median_of(["-c", timed_import, f"{self.slug}.settings"], self.project),
+            "plain_settings_ms": median_of(
+                ["-c", timed_import, "plain.settings"], plain_root, plain_env
+            ),
+            "config_models_ms": median_of(["-c", config_only], self.project),
+        }
+        shutil.rmtree(plain_root, ignore_errors=True)
+        return results
+
+    # -------------------------------------------------------------------- bake
+    def bake(self):
+        def median_bake(*flags):
+            runs = []
+            for _ in range(self.args.bakes):
+                out = Path(tempfile.mkdtemp(prefix="bench-bake-"))
+                started = time.perf_counter()
+                subprocess.run(
+                    [
+                        PYTHON,
+                        "-m",
+                        "cookiecutter",
+                        str(TEMPLATE),
+                        "--no-input",
+                        "-o",
+                        str(out),
+                        *flags,
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
+                runs.append(time.perf_counter() - started)
+                shutil.rmtree(out, ignore_errors=True)
+            return statistics.median(runs)
+
+        return {"with_hooks_s": median_bake(), "hooks_off_s": median_bake("--accept-hooks", "no")}
+
+    # --------------------------------------------------------------------- run
+    def run(self):
+        self.fresh_database()
+        try:
+            results = {
+                "machine": machine(),
+                "tasks": self.args.tasks,
+                "throughput": self.throughput(),
+                "enqueue": self.enqueue(),
+                "startup": self.startup(),
+                "bake": self.bake(),
+            }
+        finally:
+            self.drop_database()
+        return results
+
+
+# --------------------------------------------------------------------- helpers
+def prefill_dramatiq(url, namespace, count):
+    """``count`` no-op messages, enqueued before any worker starts."""
+    from dramatiq import Message
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = RedisBroker(url=url, namespace=namespace, middleware=[])
+    for _ in range(count):
+        broker.enqueue(
+            Message(queue_name="default", actor_name="noop", args=(), kwargs={}, options={})
+        )
+    broker.close()
+
+
+def redis_db(url, db):
+    return re.sub(r"(/\d+)?/?$", f"/{db}", url, count=1)
+
+
+def delete_keys(client, pattern):
+    for key in client.scan_iter(pattern, count=1000):
+        client.delete(key)
+
+
+def percentile(samples, q):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def children(pid):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def rss_mb(pid):
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024
+
+
+def worker_rss(procs):
+    """Mean RSS of the processes that run tasks: a master's children, else the process."""
+    pids = []
+    for proc in procs:
+        pids += children(proc.pid) or [proc.pid]
+    values = [v for v in map(rss_mb, pids) if v is not None]
+    return statistics.mean(values) if values else None
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def machine():
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "packages": {
+            name: metadata.version(name)
+            for name in ("django", "dramatiq", "django-dramatiq", "pydantic", "redis", "celery")
+        },
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+# --------------------------------------------------------------------- reports
+def rows(results):
+    """(measure, ours, baseline, ratio) for the table; ratio = ours / baseline."""
+    table = []
+    for shape, runs in results["throughput"].items():
+        bare = runs["bare"]["tasks_per_s"]
+        for name, label in (
+            ("admin_off", "generated worker, admin off"),
+            ("admin_on", "generated worker, admin on (PostgreSQL)"),
+            ("celery", "Celery worker (threads pool)"),
+        ):
+            ours = runs[name]["tasks_per_s"]
+            table.append((f"no-op tasks/s, {shape}: {label} vs bare Dramatiq", ours, bare))
+        table.append(
+            (
+                f"no-op tasks/s, {shape}: generated worker, admin off vs Celery",
+                runs["admin_off"]["tasks_per_s"],
+                runs["celery"]["tasks_per_s"],
+            )
+        )
+    enqueue = results["enqueue"]
+    for name, label in (("admin_off", "admin off"), ("admin_on", "admin on")):
+        for q in ("p50_ms", "p99_ms"):
+            table.append(
+                (
+                    f"send() {q[:3]} ms from Django, {label} vs bare",
+                    enqueue[name][q],
+                    enqueue["bare"][q],
+                )
+            )
+    startup = results["startup"]
+    table.append(
+        (
+            "settings import ms (median) vs startproject settings",
+            startup["settings_ms"],
+            startup["plain_settings_ms"],
+        )
+    )
+    table.append(
+        ("of which config models: import + load_config() ms", startup["config_models_ms"], None)
+    )
+    one = results["throughput"]["1x8"]
+    table.append(
+        (
+            "worker start to first task s, generated vs bare",
+            one["admin_off"]["start_to_first_task_s"],
+            one["bare"]["start_to_first_task_s"],
+        )
+    )
+    table.append(
+        (
+            "bake s (median), post-gen validation vs hooks off",
+            results["bake"]["with_hooks_s"],
+            results["bake"]["hooks_off_s"],
+        )
+    )
+    for name, label in (("admin_off", "generated"), ("celery", "Celery")):
+        table.append(
+            (
+                f"RSS MB per worker process, 1x8: {label} vs bare",
+                one[name]["rss_mb_per_worker_process"],
+                one["bare"]["rss_mb_per_worker_process"],
+            )
+        )
+    return table  # fmt: skip
+
+
+def markdown(results):
+    m = results["machine"]
+    lines = [
+        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+        + f"; {results['tasks']:,} no-op tasks per throughput run.",
+        "",
+        "| measure | ours | baseline | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for measure, ours, base in rows(results):
+        ratio = f"{ours / base:.2f}x" if base else ""
+        lines.append(f"| {measure} | {fmt(ours)} | {fmt(base)} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def fmt(value):
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def chart(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [("admin_off", "generated, admin off"), ("admin_on", "generated, admin on"),
+             ("celery", "Celery")]  # fmt: skip
+    shapes = list(results["throughput"])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(shapes)
+    for i, shape in enumerate(shapes):
+        runs = results["throughput"][shape]
+        ratios = [runs[n]["tasks_per_s"] / runs["bare"]["tasks_per_s"] for n, _ in names]
+        bars = ax.bar([x + i * width for x in range(len(names))], ratios, width, label=shape)
+        ax.bar_label(bars, fmt="%.2fx")
+    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="bare Dramatiq")
+    ax.set_xticks([x + width * (len(shapes) - 1) / 2 for x in range(len(names))])
+    ax.set_xticklabels([label for _, label in names])
+    ax.set_ylabel("no-op throughput / bare Dramatiq")
+    ax.set_title("Throughput relative to bare Dramatiq (same Redis, same run)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    results = Bench(args).run()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    chart(results, args.out / "throughput.png")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

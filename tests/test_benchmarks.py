@@ -1,0 +1,26 @@
+"""The benchmark script runs end to end on a tiny count (figures are not judged here)."""
+
+import json
+
+from conftest import PYTHON, TEMPLATE, cookiecutter, run
+
+
+def test_benchmark_runs_on_a_tiny_count(tmp_path):
+    cookiecutter(tmp_path)
+    out = tmp_path / "results"
+    args = ["--tasks", "200", "--sends", "20", "--startups", "2", "--bakes", "1"]
+    run(
+        [PYTHON, TEMPLATE / "benchmarks" / "bench.py", "--project", tmp_path / "my_project",
+         "--out", out, *args],
+        timeout=600,
+    )  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    for shape in ("1x8", "2x8"):
+        runs = results["throughput"][shape]
+        assert set(runs) == {"bare", "admin_off", "admin_on", "celery"}
+        assert all(r["tasks_per_s"] > 0 and r["rss_mb_per_worker_process"] for r in runs.values())
+    assert set(results["enqueue"]) == {"bare", "admin_off", "admin_on"}
+    assert results["startup"]["settings_ms"] > 0 < results["startup"]["plain_settings_ms"]
+    table = (out / "results.md").read_text()
+    assert table.count("\n| ") >= 18 and "x |" in table
+    assert (out / "throughput.png").read_bytes()[:4] == b"\x89PNG"
