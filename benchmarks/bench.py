@@ -244,45 +244,65 @@ class Bench:
 
     # ---------------------------------------------------------------- start-up
     def startup(self):
+        """Fresh processes, median: settings alone, the config models, a whole setup."""
         plain_root = Path(tempfile.mkdtemp(prefix="bench-plain-"))
         subprocess.run(
             [PYTHON, "-m", "django", "startproject", "plain", str(plain_root)], check=True
         )
-        timed_import = (
-            "import importlib, sys, time\n"
-            "import django\n"  # both sides import Django; the settings module is timed
-            "t = time.perf_counter(); importlib.import_module(sys.argv[1])\n"
-            "print(time.perf_counter() - t)\n"
+        # startproject plus django_dramatiq wired by hand, as the README of django_dramatiq
+        # shows: the same broker and middleware, written as a dict.
+        config = self.config()
+        # GroupCallbacks needs a backend argument: a path alone cannot configure it.
+        by_path = [
+            path
+            for path in config.tasks.dramatiq.effective_middleware()
+            if not path.endswith(".GroupCallbacks")
+        ]
+        handwired = plain_root / "plain" / "handwired.py"
+        handwired.write_text(
+            "from .settings import *  # noqa: F403\n"
+            "INSTALLED_APPS = [*INSTALLED_APPS, 'django_dramatiq']  # noqa: F405\n"
+            "DRAMATIQ_BROKER = {\n"
+            "    'BROKER': 'dramatiq.brokers.redis.RedisBroker',\n"
+            f"    'OPTIONS': {{'url': {config.tasks.broker_url!r}}},\n"
+            f"    'MIDDLEWARE': {by_path!r},\n"
+            "}\n"
         )
-        config_only = (
-            "import time\n"
-            "t = time.perf_counter()\n"
-            f"from {self.slug}.config import load_config\n"
-            "load_config()\n"
-            "print(time.perf_counter() - t)\n"
+        timed = "import time; t = time.perf_counter()\n{}\nprint(time.perf_counter() - t)\n"
+        settings_import = "import importlib, sys, time\nimport django\n" + timed.format(
+            "importlib.import_module(sys.argv[1])"  # both import Django; settings timed
+        )
+        setup = timed.format("import django; django.setup()")
+        config_models = timed.format(f"from {self.slug}.config import load_config; load_config()")
+        pydantic_floor = timed.format(
+            "from pydantic import BaseModel\nclass Probe(BaseModel):\n    x: int = 0\nProbe(x=1)"
         )
 
-        def median_of(args, cwd, env=None):
+        def median_of(code, *argv, cwd=None, env=None):
             runs = []
             for _ in range(self.args.startups):
                 out = subprocess.run(
-                    [PYTHON, *args],
-                    cwd=cwd,
+                    [PYTHON, "-c", code, *argv],
+                    cwd=cwd or self.project,
                     env={**self.env, **(env or {})},
                     capture_output=True,
                     text=True,
                     check=True,
                 )
-                runs.append(float(out.stdout) * 1000)
+                runs.append(float(out.stdout.splitlines()[-1]) * 1000)
             return statistics.median(runs)
 
-        plain_env = {"PYTHONPATH": str(plain_root), "DJANGO_SETTINGS_MODULE": "plain.settings"}
+        plain = {"PYTHONPATH": str(plain_root), "DJANGO_SETTINGS_MODULE": "plain.settings"}
+        wired = {**plain, "DJANGO_SETTINGS_MODULE": "plain.handwired"}
         results = {
-            "settings_ms": median_of(["-c", timed_import, f"{self.slug}.settings"], self.project),
+            "settings_ms": median_of(settings_import, f"{self.slug}.settings"),
             "plain_settings_ms": median_of(
-                ["-c", timed_import, "plain.settings"], plain_root, plain_env
+                settings_import, "plain.settings", cwd=plain_root, env=plain
             ),
-            "config_models_ms": median_of(["-c", config_only], self.project),
+            "config_models_ms": median_of(config_models),
+            "pydantic_floor_ms": median_of(pydantic_floor),
+            "django_setup_ms": median_of(setup),
+            "handwired_setup_ms": median_of(setup, cwd=plain_root, env=wired),
         }
         shutil.rmtree(plain_root, ignore_errors=True)
         return results
@@ -449,16 +469,23 @@ def rows(results):
                 )
             )
     startup = results["startup"]
-    table.append(
+    table += [
         (
             "settings import ms (median) vs startproject settings",
             startup["settings_ms"],
             startup["plain_settings_ms"],
-        )
-    )
-    table.append(
-        ("of which config models: import + load_config() ms", startup["config_models_ms"], None)
-    )
+        ),
+        (
+            "config models (import + load_config()) ms vs pydantic alone (one model)",
+            startup["config_models_ms"],
+            startup["pydantic_floor_ms"],
+        ),
+        (
+            "django.setup() ms vs startproject + django_dramatiq wired by hand",
+            startup["django_setup_ms"],
+            startup["handwired_setup_ms"],
+        ),
+    ]
     one = results["throughput"]["1x8"]
     table.append(
         (

@@ -73,7 +73,10 @@ class DjangoConfig(BaseModel):
     {"threads": 2}})`` keeps the profile's processes and queues.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    # Built on first use: a process validates one environment class, not all three.
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=False, defer_build=True
+    )
     env_prefix: ClassVar[str] = "DJANGO_"
     environment: ClassVar[str] = "base"
     profile: ClassVar[dict[str, Any]] = {}

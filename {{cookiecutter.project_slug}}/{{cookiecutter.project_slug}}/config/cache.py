@@ -15,7 +15,8 @@ class CacheConfig(BaseModel):
     database; when it is not set, the URL's path (``redis://host:6379/0``) does, else 0.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: a process validates one environment's tree, not every class.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     env_prefix: ClassVar[str] = "CACHE_"
 
     redis_url: str = Field(

@@ -5,6 +5,7 @@ YAML file named by ``CONFIG_FILE``; each value remembers where it came from, so 
 reported as ``DRAMATIQ_PROCESSES='100': ...`` or ``config.yaml: tasks.dramatiq.processes``.
 """
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,11 @@ def _leaves(tree: Mapping[str, Any], path: tuple[str, ...] = ()):
 
 def read_variables(names, environ=None, env_file: Path | None = None) -> dict[str, str]:
     """The variables among ``names`` that are set, from ``environ`` or else the process
-    environment and the ``.env`` file (pydantic-settings; the environment wins)."""
+    environment and the ``.env`` file (read by pydantic-settings; the environment wins)."""
+    if environ is None and not (env_file and env_file.is_file()):
+        # Nothing for pydantic-settings to add (it costs ~100 ms of imports at every
+        # start): a container gets its variables from compose, not from a .env file.
+        environ = os.environ
     if environ is not None:
         return {name: environ[name] for name in names if name in environ}
     from pydantic import create_model
@@ -64,7 +69,7 @@ def read_variables(names, environ=None, env_file: Path | None = None) -> dict[st
         model_config = SettingsConfigDict(
             case_sensitive=True,
             extra="ignore",
-            env_file=env_file if env_file and env_file.is_file() else None,
+            env_file=env_file,
         )
 
     variables = create_model(

@@ -26,7 +26,8 @@ class TaskConfig(BaseModel):
     broker: nothing connects to Redis and the worker command refuses to start.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: a process validates one environment's tree, not every class.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     env_prefix: ClassVar[str] = "TASKS_"
 
     broker_url: str = Field(

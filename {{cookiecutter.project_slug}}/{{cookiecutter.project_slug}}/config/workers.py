@@ -41,7 +41,8 @@ def comma_separated(value):
 class DramatiqConfig(BaseModel):
     """Dramatiq worker configuration."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: a process validates one environment's tree, not every class.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     env_prefix: ClassVar[str] = "DRAMATIQ_"
 
     processes: int = Field(
