@@ -96,7 +96,7 @@ def fault(private_redis, shared_db, tmp_path):
             return lambda: {
                 **tally(run, ids),
                 "queued": self.queued(),
-                "delayed": self.client.llen(f"{namespace}:default.DQ"),
+                "delayed": self.client.hlen(f"{namespace}:default.DQ.msgs"),
                 "unacked": self.unacked(),
             }
 
@@ -153,9 +153,11 @@ def test_sigterm_finishes_or_requeues_in_flight_tasks(fault):
     shutdown_wait = CONFIG.tasks.dramatiq.worker_shutdown_timeout / 1000
     assert worker.wait(timeout=shutdown_wait + 15) == 0
     stopped_in = time.monotonic() - stopping
-    # Nothing waits for a heartbeat timeout: every message is done or back in the queue.
-    assert fault.unacked() == 0
-    assert tally(run, ids)["completed"] + fault.queued() == SENT
+    # Nothing waits for a heartbeat timeout: every message is done or back in its queue
+    # (a retry waits in the delay queue), prefetched ones included (RequeuePrefetched).
+    state = fault.state(run, ids)()
+    assert state["unacked"] == 0, state
+    assert state["completed"] + state["queued"] + state["delayed"] == SENT, state
 
     worker = fault.start_worker()
     try:
@@ -297,3 +299,32 @@ def test_time_limit_stops_a_stuck_task(policy_worker):
     assert trace(run) == {}
     assert "TimeLimitExceeded" in log.read_text()
     forget(run)
+
+
+def test_a_stopping_consumer_gives_back_its_prefetched_messages(redis_client):
+    """Dramatiq leaves a consumer's prefetch cache leased; RequeuePrefetched returns it."""
+    from types import SimpleNamespace
+
+    from {{ cookiecutter.project_slug }}.tasks.requeue import RequeuePrefetched
+
+    namespace = f"{CONFIG.tasks.namespace}-prefetch-{uuid.uuid4().hex[:8]}"
+    url = CONFIG.tasks.resolved(CONFIG.cache_default).broker_url
+    broker = broker_on(url, namespace)
+    client = redis.Redis.from_url(url)
+    try:
+        broker.declare_queue("default")
+        run, _ = send_records(5, broker=broker)
+        consumer = broker.consume("default", prefetch=5, timeout=100)
+        assert next(consumer) is not None  # one handed out, four left in the cache
+        assert len(consumer.message_cache) == 4
+        assert client.llen(f"{namespace}:default") == 0
+        RequeuePrefetched().before_consumer_thread_shutdown(
+            broker, SimpleNamespace(consumer=consumer)
+        )
+        assert client.llen(f"{namespace}:default") == 4  # back in the queue at once
+        acks = client.scan_iter(f"{namespace}:__acks__.*")
+        assert sum(client.scard(key) for key in acks) == 1  # only the one handed out
+        forget(run)
+    finally:
+        for key in client.scan_iter(f"{namespace}:*"):
+            client.delete(key)

@@ -195,6 +195,10 @@ class TaskConfig(BaseModel):
                 stack.append(configured[name]())
             else:
                 stack.append(path)
+        if self.enabled:
+            from ..tasks.requeue import RequeuePrefetched
+
+            stack.append(RequeuePrefetched())
         if config.liveness_file and self.enabled:
             from ..tasks.liveness import LivenessFile
 
