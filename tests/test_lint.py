@@ -3,7 +3,7 @@
 from conftest import BIN, TEMPLATE, run
 
 # Named, not ".": ruff reads every pyproject.toml it walks past, and the template's own is Jinja.
-PATHS = ["hooks", "tests", "local_extensions.py", "benchmarks"]
+PATHS = ["hooks", "tests", "local_extensions.py", "benchmarks", "scripts"]
 
 
 def test_template_code_is_ruff_clean():
