@@ -106,6 +106,13 @@ def write_env_file() -> None:
     (PROJECT / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def write_settings_table() -> None:
+    """README's table of every setting, from the models (see config/reference.py)."""
+    reference = __import__(f"{SLUG}.config.reference", fromlist=["render"])
+    readme = PROJECT / "README.md"
+    readme.write_text(reference.render(readme.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 def next_steps() -> str:
     return (
         f"\nCreated {PROJECT}\n\n"
@@ -136,6 +143,7 @@ def main() -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     write_env_file()
+    write_settings_table()
     print(next_steps())
     return 0
 

@@ -11,6 +11,8 @@ import pytest
 TEMPLATE = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+# check-jsonschema's copy of the GitHub Actions workflow schema (no network needed).
+GITHUB_WORKFLOW = ["--builtin-schema", "vendor.github-workflows"]
 
 
 def run(args, cwd=None, env=None, timeout=300, check=True):

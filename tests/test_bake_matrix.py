@@ -5,7 +5,7 @@ import itertools
 import pytest
 from compose_native import validate
 
-from conftest import BIN, PYTHON, production_env, run
+from conftest import BIN, GITHUB_WORKFLOW, PYTHON, production_env, run
 
 MATRIX = list(
     itertools.product(
@@ -62,6 +62,8 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
     for compose_file in ("compose.yaml", "compose.prod.yaml"):
         validate(project, compose_file)
     run([BIN / "hadolint", "Dockerfile"], cwd=project)
+    run([BIN / "check-jsonschema", *GITHUB_WORKFLOW, ".github/workflows/ci.yml"], cwd=project)
+    run([BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml"], cwd=project)
 
     dev = run([PYTHON, "manage.py", "check"], cwd=project)
     assert "no issues" in dev.stdout

@@ -315,3 +315,16 @@ def test_env_file_values_and_unrelated_keys(tmp_path):
         ["DRAMATIQ_THREADS", "DRAMATIQ_PROCESSES"], env_file=env_file
     )
     assert found["DRAMATIQ_THREADS"] == "3"
+
+
+def test_readme_lists_every_setting():
+    """README's table is the models' own (run `manage.py taskconfig --readme` to update)."""
+    from pathlib import Path
+
+    from {{ cookiecutter.project_slug }}.config import env_names, reference
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    update = "run: python manage.py taskconfig --readme"
+    assert reference.render(readme) == readme, update
+    for variable in env_names().values():
+        assert f"| `{variable}` |" in readme

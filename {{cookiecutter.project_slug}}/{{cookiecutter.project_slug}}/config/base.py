@@ -81,15 +81,24 @@ class DjangoConfig(BaseModel):
     environment: ClassVar[str] = "base"
     profile: ClassVar[dict[str, Any]] = {}
 
-    project_name: str = "My Project"
-    project_slug: str = Field(default="my_project")
-    description: str = ""
-    author_name: str = ""
-    author_email: str = Field(default="admin@example.com")
-    domain_name: str = Field(default="example.com")
-    debug: bool = False
-    secret_key: SecretStr = Field(default=SecretStr(DEVELOPMENT_SECRET_KEY))
-    allowed_hosts: list[str] = Field(default_factory=list)
+    project_name: str = Field(default="My Project", description="Shown in the admin")
+    project_slug: str = Field(default="my_project", description="The Python package")
+    description: str = Field(default="", description="One line about the project")
+    author_name: str = Field(default="", description="Name in ADMINS")
+    author_email: str = Field(
+        default="admin@example.com", description="Receives error mails (ADMINS)"
+    )
+    domain_name: str = Field(
+        default="example.com", description="Production's host name"
+    )
+    debug: bool = Field(default=False, description="Django DEBUG; never in production")
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET_KEY),
+        description="Django SECRET_KEY; 50+ characters in production",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Django ALLOWED_HOSTS, comma-separated"
+    )
     database_url: str = Field(
         default="sqlite:///db.sqlite3",
         description="postgres://user:password@host:5432/name or sqlite:///path",
