@@ -74,3 +74,21 @@ def test_env_file_is_ignored_by_git(tmp_path):
     tracked = run(["git", "ls-files"], cwd=project).stdout.splitlines()
     assert ".env" not in tracked and ".env.example" in tracked
     assert run(["git", "check-ignore", ".env"], cwd=project).stdout.strip() == ".env"
+
+
+def test_generated_project_installs_with_pip_and_its_dev_group(tmp_path):
+    """pip alone (>= 25.1 reads dependency groups) is enough, as the generated CI does it."""
+    cookiecutter(tmp_path, "database=sqlite")
+    project = tmp_path / "my_project"
+    venv = tmp_path / "venv"
+    run([PYTHON, "-m", "venv", venv])
+    python = venv / "bin" / "python"
+    run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"], timeout=300)
+    run(
+        [python, "-m", "pip", "install", "-q", "-e", ".", "--group", "dev"],
+        cwd=project,
+        timeout=600,
+    )
+    collected = run([python, "-m", "pytest", "--collect-only", "-q"], cwd=project)
+    assert " tests collected" in collected.stdout
+    assert run([venv / "bin" / "ruff", "check", "."], cwd=project).returncode == 0
