@@ -7,6 +7,7 @@ default project and calls this; the smoke test calls it directly with tiny count
 """
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -64,13 +65,13 @@ class Bench:
             "PYTHONPATH": os.pathsep.join([str(self.project), str(HERE)]),
         }
         self.logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+        sys.path.insert(0, str(self.project))
+        self.load_config = importlib.import_module(f"{self.slug}.config").load_config
 
     # ----------------------------------------------------------------- helpers
     def config(self, **env):
         """The project's own config models, as a worker with ``env`` would load them."""
-        sys.path.insert(0, str(self.project))
-        module = __import__(f"{self.slug}.config", fromlist=["load_config"])
-        return module.load_config(environ={**self.env, **env})
+        return self.load_config(environ={**self.env, **env})
 
     def python(self, code, env=None, cwd=None):
         out = subprocess.run(

@@ -58,6 +58,11 @@ def stop_worker(process):
     return process.stdout.read() if process.stdout else ""
 
 
+def delete_keys(client, pattern: str) -> None:
+    for key in client.scan_iter(pattern):
+        client.delete(key)
+
+
 def test_database_url():
     """DATABASE_URL for the database pytest-django created, for a worker to share."""
     name = connection.settings_dict["NAME"]
@@ -82,10 +87,9 @@ def redis_client():
         CONFIG.tasks.broker_db: f"{CONFIG.tasks.namespace}*",
         CONFIG.tasks.results_db: f"{CONFIG.tasks.namespace}-results:*",
     }
+    server = CONFIG.cache_default.redis_url
     for db, pattern in patterns.items():
-        scoped = redis.Redis.from_url(CONFIG.cache_default.redis_url, db=db)
-        for key in scoped.scan_iter(pattern):
-            scoped.delete(key)
+        delete_keys(redis.Redis.from_url(server, db=db), pattern)
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,11 @@ from dramatiq.brokers.redis import RedisBroker
 
 from {{ cookiecutter.project_slug }}.tasks.probes import forget, send_records, tally, trace
 
-from .conftest import start_worker, stop_worker
+from .conftest import delete_keys, start_worker, stop_worker
 from .redis_server import RedisServer
 
 CONFIG = settings.CONFIG
+BROKER_URL = CONFIG.tasks.broker_url  # resolved by the config: the broker's own DB
 SENT = 600  # messages per fault
 TASK_SECONDS = 0.02
 DELAYED, DELAY_MS = 50, 15_000  # of the Redis-restart test's messages
@@ -49,6 +50,12 @@ def wait_until(condition, timeout: float, what: str, state=None) -> None:
 
 def completed(run: str, count: int):
     return lambda: len(trace(run)) >= count
+
+
+def unacked(client: redis.Redis, namespace: str) -> int:
+    """Messages some worker took and neither acknowledged nor gave back."""
+    keys = client.scan_iter(f"{namespace}:__acks__.*")
+    return sum(client.scard(key) for key in keys)
 
 
 def broker_on(url: str, namespace: str) -> RedisBroker:
@@ -92,6 +99,21 @@ def fault(private_redis, shared_db, tmp_path):
             with open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w") as log:
                 return start_worker(*WORKER, env=self.env, stdout=log)
 
+        def finish(self, run, ids, timeout, what="every message completed"):
+            """A fresh worker until every message is done (plus 1 s for late duplicates)."""
+            worker = self.start_worker()
+            try:
+                wait_until(
+                    lambda: tally(run, ids)["lost"] == 0,
+                    timeout,
+                    what,
+                    self.state(run, ids),
+                )
+                time.sleep(1)  # a late duplicate would show up now
+            finally:
+                stop_worker(worker)
+            return tally(run, ids)
+
         def state(self, run, ids):
             return lambda: {
                 **tally(run, ids),
@@ -101,9 +123,7 @@ def fault(private_redis, shared_db, tmp_path):
             }
 
         def unacked(self) -> int:
-            """Messages some worker took and neither acknowledged nor gave back."""
-            keys = self.client.scan_iter(f"{namespace}:__acks__.*")
-            return sum(self.client.scard(key) for key in keys)
+            return unacked(self.client, namespace)
 
         def queued(self) -> int:
             return self.client.llen(f"{namespace}:default")
@@ -127,18 +147,7 @@ def test_sigkill_mid_task_loses_nothing(fault):
         interrupted += sum(1 for message_id in tries if message_id not in done)
     assert interrupted > 0, "no kill landed while a task was running"
 
-    worker = fault.start_worker()
-    try:
-        wait_until(
-            lambda: tally(run, ids)["lost"] == 0,
-            90,
-            "every message completed",
-            fault.state(run, ids),
-        )
-        time.sleep(1)  # a late duplicate would show up now
-    finally:
-        stop_worker(worker)
-    counts = tally(run, ids)
+    counts = fault.finish(run, ids, timeout=90)
     report(f"SIGKILL x{kills} ({interrupted} tasks interrupted)", counts)
     assert counts["lost"] == 0
     assert counts["completed"] == SENT
@@ -159,18 +168,7 @@ def test_sigterm_finishes_or_requeues_in_flight_tasks(fault):
     assert state["unacked"] == 0, state
     assert state["completed"] + state["queued"] + state["delayed"] == SENT, state
 
-    worker = fault.start_worker()
-    try:
-        wait_until(
-            lambda: tally(run, ids)["lost"] == 0,
-            60,
-            "every message completed",
-            fault.state(run, ids),
-        )
-        time.sleep(1)
-    finally:
-        stop_worker(worker)
-    counts = tally(run, ids)
+    counts = fault.finish(run, ids, timeout=60)
     report(f"SIGTERM (stopped in {stopped_in:.1f} s)", counts)
     assert counts["lost"] == 0
     assert counts["duplicates"] == 0  # a graceful stop runs nothing twice
@@ -223,17 +221,8 @@ def test_redis_restart_with_aof_loses_nothing(fault, private_redis):
         assert held <= fault.unacked(), fault.state(run, ids)()  # still in Redis
     finally:
         stop_worker(worker)
-    worker = fault.start_worker()  # its maintenance requeues the old worker's acks
-    try:
-        wait_until(
-            lambda: tally(run, ids)["lost"] == 0,
-            60,
-            "held messages completed after the worker restart",
-            fault.state(run, ids),
-        )
-    finally:
-        stop_worker(worker)
-    counts = tally(run, ids)
+    # A new worker's maintenance requeues the old worker's acks.
+    counts = fault.finish(run, ids, 60, "held messages done after the worker restart")
     report(f"Redis restart, AOF ({held} held by the worker until it restarted)", counts)
     assert counts["lost"] == 0
 
@@ -255,12 +244,10 @@ def policy_worker(redis_client, shared_db, tmp_path_factory):
     env = {**shared_db, **limits, "TASKS_NAMESPACE": namespace}
     with log.open("w") as output:
         process = start_worker(*WORKER, env=env, stdout=output)
-    url = CONFIG.tasks.resolved(CONFIG.cache_default).broker_url
-    yield broker_on(url, namespace), redis.Redis.from_url(url), namespace, log
+    client = redis.Redis.from_url(BROKER_URL)
+    yield broker_on(BROKER_URL, namespace), client, namespace, log
     stop_worker(process)
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter(f"{namespace}:*"):
-        client.delete(key)
+    delete_keys(client, f"{namespace}:*")
 
 
 def dead_letters(policy_worker) -> int:
@@ -310,9 +297,8 @@ def test_a_stopping_consumer_gives_back_its_prefetched_messages(redis_client):
     from {{ cookiecutter.project_slug }}.tasks.requeue import RequeuePrefetched
 
     namespace = f"{CONFIG.tasks.namespace}-prefetch-{uuid.uuid4().hex[:8]}"
-    url = CONFIG.tasks.resolved(CONFIG.cache_default).broker_url
-    broker = broker_on(url, namespace)
-    client = redis.Redis.from_url(url)
+    broker = broker_on(BROKER_URL, namespace)
+    client = redis.Redis.from_url(BROKER_URL)
     try:
         broker.declare_queue("default")
         run, _ = send_records(5, broker=broker)
@@ -324,9 +310,7 @@ def test_a_stopping_consumer_gives_back_its_prefetched_messages(redis_client):
             broker, SimpleNamespace(consumer=consumer)
         )
         assert client.llen(f"{namespace}:default") == 4  # back in the queue at once
-        acks = client.scan_iter(f"{namespace}:__acks__.*")
-        assert sum(client.scard(key) for key in acks) == 1  # only the one handed out
+        assert unacked(client, namespace) == 1  # only the one handed out
         forget(run)
     finally:
-        for key in client.scan_iter(f"{namespace}:*"):
-            client.delete(key)
+        delete_keys(client, f"{namespace}:*")
