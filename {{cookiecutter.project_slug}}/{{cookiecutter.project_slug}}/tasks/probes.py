@@ -59,6 +59,16 @@ def noop() -> None:
     """Nothing: the cost of a task is then all broker, worker and middleware."""
 
 
+@dramatiq.actor(queue_name="default", max_retries=0)
+def echo(*args, raise_text: str | None = None, **kwargs) -> None:
+    """Carry any arguments, or fail with ``raise_text``: what a task's admin page shows.
+
+    The security tests send hostile text through it to check that the admin escapes it.
+    """
+    if raise_text is not None:
+        raise ProbeFailure(raise_text)
+
+
 def send_records(
     count: int,
     *,
