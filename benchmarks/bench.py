@@ -256,7 +256,7 @@ class Bench:
         # GroupCallbacks needs a backend argument: a path alone cannot configure it.
         by_path = [
             path
-            for path in config.tasks.dramatiq.effective_middleware()
+            for path in config.tasks.dramatiq.switched_middleware()
             if not path.endswith(".GroupCallbacks")
         ]
         handwired = plain_root / "plain" / "handwired.py"

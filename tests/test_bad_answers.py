@@ -65,6 +65,9 @@ CASES = [
     (["redis_cache_db="], "redis_cache_db", "valid integer"),
     (["redis_cache_db=1", "redis_broker_db=1"], "redis_broker_db", "already the cache's"),
     (["redis_cache_db=2"], "redis_results_db", "Redis database 2 is already the cache's"),
+    # A collision names both prompts: the one typed and the default it met.
+    (["redis_cache_db=1"], "redis_cache_db", "Redis database 1 is also the broker's"),
+    (["redis_cache_db=1"], "redis_broker_db", "Redis database 1 is already the cache's"),
     (["task_queues="], "task_queues", "must include 'default'"),
     (["task_queues=default,a.b"], "task_queues", "got 'a.b'"),
     (["task_queues=default,x-1,x_1"], "task_queues", "'-' read as '_' (each gets an example"),

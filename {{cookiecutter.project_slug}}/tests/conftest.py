@@ -63,7 +63,7 @@ def delete_keys(client, pattern: str) -> None:
         client.delete(key)
 
 
-def test_database_url():
+def worker_database_url():
     """DATABASE_URL for the database pytest-django created, for a worker to share."""
     name = connection.settings_dict["NAME"]
     if connection.vendor == "sqlite":
@@ -95,7 +95,7 @@ def redis_client():
 @pytest.fixture(scope="session")
 def shared_db(django_db_setup):
     """Environment for a subprocess to use the test database (AdminMiddleware writes)."""
-    return {"DATABASE_URL": test_database_url()}
+    return {"DATABASE_URL": worker_database_url()}
 
 
 @pytest.fixture(scope="session")

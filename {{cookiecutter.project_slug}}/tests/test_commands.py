@@ -4,6 +4,7 @@ import json
 import socket
 import urllib.request
 
+import dramatiq
 import pytest
 import redis
 from django.conf import settings
@@ -81,6 +82,22 @@ def test_taskconfig_prints_json_with_passwords_masked():
     assert dumped["tasks"]["broker_url"].startswith("redis://:********@localhost:6379/")
 
 
+def test_taskconfig_prints_the_stack_that_runs():
+    """Every middleware of the running broker, ours and django_dramatiq's Results too."""
+    proc = manage("taskconfig")
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)["tasks"]["dramatiq"]["running_middleware"]
+    running = [
+        f"{type(m).__module__}.{type(m).__qualname__}"
+        for m in dramatiq.get_broker().middleware
+    ]
+    assert printed == running
+    names = [path.rsplit(".", 1)[1] for path in printed]
+    assert "RequeuePrefetched" in names and "Retries" in names
+    assert ("LivenessFile" in names) == bool(CONFIG.tasks.dramatiq.liveness_file)
+    assert ("Results" in names) == CONFIG.tasks.use_results
+
+
 @pytest.mark.parametrize(
     ("env", "line"),
     [
@@ -131,8 +148,7 @@ def test_taskconfig_prints_json_with_passwords_masked():
         ),
         (
             {"REDIS_CACHE_DB": "{{ cookiecutter.redis_broker_db }}"},
-            "REDIS_BROKER_DB={{ cookiecutter.redis_broker_db }} (the TestConfig default): "
-            "Redis database {{ cookiecutter.redis_broker_db }} is already the cache's",
+            "REDIS_CACHE_DB={{ cookiecutter.redis_broker_db }}: Redis database {{ cookiecutter.redis_broker_db }} is also the broker's",
         ),
         (
             {"REDIS_URL": "redis://:hunter2@localhost:6379/99"},
@@ -143,10 +159,20 @@ def test_taskconfig_prints_json_with_passwords_masked():
 def test_bad_environment_stops_start_up_with_one_line(env, line):
     proc = manage("check", env=env)
     assert proc.returncode == 1
-    heading, problem = proc.stderr.strip().splitlines()
+    heading, *problems = proc.stderr.strip().splitlines()
     assert heading == "Configuration error:"
-    assert problem.startswith(line)
+    assert [problem for problem in problems if problem.startswith(line)], proc.stderr
     assert "hunter2" not in proc.stderr
+
+
+def test_a_redis_collision_names_both_variables():
+    db = CONFIG.tasks.broker_db
+    proc = manage("check", env={"REDIS_CACHE_DB": str(db)})
+    assert proc.returncode == 1
+    also = f"REDIS_CACHE_DB={db}: Redis database {db} is also the broker's"
+    already = f"REDIS_BROKER_DB={db} (the TestConfig default): Redis database {db} is "
+    assert also in proc.stderr
+    assert already in proc.stderr
 
 
 @pytest.mark.django_db
@@ -187,7 +213,7 @@ def free_port():
 def test_prometheus_follows_its_switch(redis_client, shared_db):
     if not DevConfig().tasks.dramatiq.prometheus_enabled:
         prometheus = "dramatiq.middleware.prometheus.Prometheus"
-        assert prometheus not in DevConfig().tasks.dramatiq.effective_middleware()
+        assert prometheus not in DevConfig().tasks.dramatiq.switched_middleware()
         return
     # A worker of its own (own namespace and port), metrics on, answering pings.
     port = free_port()

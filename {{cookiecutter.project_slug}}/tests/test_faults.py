@@ -294,7 +294,7 @@ def test_a_stopping_consumer_gives_back_its_prefetched_messages(redis_client):
     """Dramatiq leaves a consumer's prefetch cache leased; RequeuePrefetched returns it."""
     from types import SimpleNamespace
 
-    from {{ cookiecutter.project_slug }}.tasks.requeue import RequeuePrefetched
+    from {{ cookiecutter.project_slug }}.tasks.middleware.requeue import RequeuePrefetched
 
     namespace = f"{CONFIG.tasks.namespace}-prefetch-{uuid.uuid4().hex[:8]}"
     broker = broker_on(BROKER_URL, namespace)

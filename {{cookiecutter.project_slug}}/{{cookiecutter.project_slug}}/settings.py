@@ -5,11 +5,13 @@ Nothing here is a value of its own: every setting comes from ``load_config()``, 
 """
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .config import ConfigError, load_config
+from .tasks.middleware import build_stack
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -19,35 +21,27 @@ except ConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
 
-def database_settings(url: str) -> dict:
-    """Django's DATABASES entry for a ``postgres://`` or ``sqlite:///`` URL."""
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = Path(unquote(parts.path.removeprefix("/")) or "db.sqlite3")
-        path = path if path.is_absolute() else BASE_DIR / path
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": path,
-            # A file, not memory, so a worker started by the tests shares the test database.
-            "TEST": {"NAME": path.with_name(f"test_{path.name}")},
-            # Worker threads and processes write at once (AdminMiddleware on every
-            # message): WAL, writers that wait, and transactions that take the write
-            # lock up front instead of failing with "database is locked".
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
+def database_settings(url: str) -> dict[str, Any]:
+    """Django's DATABASES entry for the URL (dj-database-url), with our SQLite options."""
+    if not url.startswith("sqlite"):
+        # Query parameters (?sslmode=require) become OPTIONS.
+        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    database = dj_database_url.parse(url)
+    path = Path(database["NAME"] or "db.sqlite3")
+    path = path if path.is_absolute() else BASE_DIR / path
     return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.strip("/")),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": str(parts.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
+        **database,
+        "NAME": path,
+        # A file, not memory, so a worker started by the tests shares the test database.
+        "TEST": {"NAME": path.with_name(f"test_{path.name}")},
+        # Worker threads and processes write at once (AdminMiddleware on every
+        # message): WAL, writers that wait, and transactions that take the write
+        # lock up front instead of failing with "database is locked".
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
     }
 
 
@@ -111,8 +105,17 @@ CACHES = {
     }
 }
 
-# DRAMATIQ_BROKER (with configured middleware), DRAMATIQ_RESULT_BACKEND and the rest.
-globals().update(CONFIG.tasks.to_django_config(CONFIG.cache_default))
+# Dramatiq, from the models as plain data; only the middleware are built here (by the
+# runtime's build_stack), since django_dramatiq wants instances for those with arguments.
+_dramatiq = CONFIG.tasks.to_django_config(CONFIG.cache_default)
+DRAMATIQ_BROKER = {
+    **_dramatiq["DRAMATIQ_BROKER"],
+    "MIDDLEWARE": build_stack(_dramatiq["DRAMATIQ_BROKER"]["MIDDLEWARE"]),
+}
+DRAMATIQ_RATE_LIMITER_BACKEND = _dramatiq["DRAMATIQ_RATE_LIMITER_BACKEND"]
+DRAMATIQ_TASKS_DATABASE = _dramatiq["DRAMATIQ_TASKS_DATABASE"]
+if CONFIG.tasks.use_results:
+    DRAMATIQ_RESULT_BACKEND = _dramatiq["DRAMATIQ_RESULT_BACKEND"]
 # Workers import every installed app's ``tasks`` module, and our app's ``actors``.
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
 

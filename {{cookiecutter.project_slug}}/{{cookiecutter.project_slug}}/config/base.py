@@ -16,8 +16,8 @@ from pydantic import (
 from . import names, redis_urls
 from .cache import CacheConfig
 from .errors import fail_at, with_failures
+from .names import comma_separated
 from .tasks import TaskConfig
-from .workers import comma_separated
 
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-this-in-production"
 DATABASE_SCHEMES = ("postgres", "postgresql", "sqlite")
@@ -26,7 +26,11 @@ DATABASE_SCHEMES = ("postgres", "postgresql", "sqlite")
 def redis_layout_failures(
     cache: CacheConfig, tasks: TaskConfig
 ) -> list[tuple[tuple[str, ...], Any, str]]:
-    """Each role whose Redis database another role already uses, at the field to fix."""
+    """Each pair of roles on one Redis database, reported at both fields to fix.
+
+    Either side may be the one the user typed (``redis_cache_db=1`` collides with the
+    broker's default 1), so both are named.
+    """
     where = {
         "cache": ("cache_default", "db", cache.effective_db),
         "broker": ("tasks", "broker_url", tasks.broker_url)
@@ -38,18 +42,18 @@ def redis_layout_failures(
     }
     seen: dict[tuple, str] = {}
     failures = []
+    rule = "cache, broker and results each need their own database"
     for role, url in tasks.redis_roles(cache).items():
         key = (*redis_urls.server_of(url), redis_urls.db_of(url))
         if key in seen:
+            first = seen[key]
+            db = key[-1]
             *loc, value = where[role]
-            failures.append(
-                (
-                    tuple(loc),
-                    value,
-                    f"Redis database {key[-1]} is already the {seen[key]}'s: cache, "
-                    "broker and results each need their own database",
-                )
-            )
+            already = f"Redis database {db} is already the {first}'s: {rule}"
+            failures.append((tuple(loc), value, already))
+            *loc, value = where[first]
+            also = f"Redis database {db} is also the {role}'s: {rule}"
+            failures.append((tuple(loc), value, also))
         seen.setdefault(key, role)
     return failures
 

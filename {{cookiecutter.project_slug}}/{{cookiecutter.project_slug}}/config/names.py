@@ -41,6 +41,18 @@ DEPENDENCY_MODULES = frozenset(
 )
 
 
+def comma_separated(value):
+    """Environment variables and prompts give lists as "a,b,c"; other values pass."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",")] if value.strip() else []
+    return value
+
+
+def example_actor_name(queue: str) -> str:
+    """The template writes one example actor per queue: ``<queue>_example``, '-' as '_'."""
+    return f"{queue.replace('-', '_')}_example"
+
+
 def slug_problem(slug: str) -> str | None:
     reserved = set(sys.stdlib_module_names) | DEPENDENCY_MODULES
     if (
@@ -61,10 +73,10 @@ def queue_problem(name: str) -> str | None:
 
 
 def example_actor_problem(queues: list[str]) -> str | None:
-    """The template writes one actor per queue, ``<queue>_example`` with '-' read as '_'."""
+    """Queues whose example actors (``example_actor_name``) would share one name."""
     by_actor: dict[str, list[str]] = {}
     for name in dict.fromkeys(queues):
-        by_actor.setdefault(name.replace("-", "_"), []).append(name)
+        by_actor.setdefault(example_actor_name(name), []).append(name)
     clashes = [" and ".join(names) for names in by_actor.values() if len(names) > 1]
     if clashes:
         return (

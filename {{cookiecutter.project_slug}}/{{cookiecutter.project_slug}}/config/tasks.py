@@ -1,19 +1,19 @@
-"""Dramatiq as Django sees it: broker, results and middleware, built from the models."""
+"""Dramatiq as Django sees it: broker, results and middleware, as plain settings data."""
 
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from . import redis_urls
+from . import middleware, redis_urls
 from .cache import CacheConfig
+from .middleware import REDIS_RATE_LIMITS, STUB_RATE_LIMITS, Component
 from .workers import DramatiqConfig
 
 REDIS_BROKER = "dramatiq.brokers.redis.RedisBroker"
 STUB_BROKER = "dramatiq.brokers.stub.StubBroker"
 REDIS_RESULTS = "dramatiq.results.backends.redis.RedisBackend"
 STUB_RESULTS = "dramatiq.results.backends.stub.StubBackend"
-REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
 # redis-py's default 5 s socket timeout breaks get_result(block=True) waits longer than 5 s.
 RESULTS_SOCKET_TIMEOUT = 60
 
@@ -108,13 +108,17 @@ class TaskConfig(BaseModel):
         return roles
 
     def to_django_config(self, cache: CacheConfig | None = None) -> dict[str, Any]:
-        """The ``DRAMATIQ_*`` settings django_dramatiq reads."""
+        """The ``DRAMATIQ_*`` settings django_dramatiq reads, as plain data.
+
+        ``DRAMATIQ_BROKER["MIDDLEWARE"]`` holds ``Component`` entries (path and
+        arguments); settings.py has the runtime build them into instances.
+        """
         tasks = self.resolved(cache or CacheConfig())
         settings: dict[str, Any] = {
             "DRAMATIQ_BROKER": {
                 "BROKER": REDIS_BROKER if tasks.enabled else STUB_BROKER,
                 "OPTIONS": tasks._broker_options(),
-                "MIDDLEWARE": tasks._middleware(),
+                "MIDDLEWARE": tasks.middleware_stack(),
             },
             "DRAMATIQ_RATE_LIMITER_BACKEND": tasks._rate_limiter_settings(),
             "DRAMATIQ_TASKS_DATABASE": "default",
@@ -127,6 +131,15 @@ class TaskConfig(BaseModel):
             }
         return settings
 
+    def middleware_stack(self) -> list[Component]:
+        """Every middleware of the broker, in order, with its arguments.
+
+        django_dramatiq appends ``Results`` after these when results are on.
+        """
+        return middleware.stack(
+            self.dramatiq, enabled=self.enabled, broker_url=self.broker_url
+        )
+
     def _broker_options(self) -> dict[str, Any]:
         if not self.enabled:
             return {}
@@ -138,7 +151,7 @@ class TaskConfig(BaseModel):
         }
 
     def _results_options(self) -> dict[str, Any]:
-        if not self.enabled:
+        if not self.enabled or not self.result_backend:
             return {}
         parts = urlsplit(self.result_backend)
         if "socket_timeout=" not in parts.query:
@@ -156,51 +169,8 @@ class TaskConfig(BaseModel):
 
     def _rate_limiter_settings(self) -> dict[str, Any]:
         if not self.enabled:
-            return {"BACKEND": "dramatiq.rate_limits.backends.stub.StubBackend"}
+            return {"BACKEND": STUB_RATE_LIMITS}
         return {
             "BACKEND": REDIS_RATE_LIMITS,
             "BACKEND_OPTIONS": {"url": self.broker_url},
         }
-
-    def _middleware(self) -> list[Any]:
-        """Middleware paths, with the ones that carry our values built as instances.
-
-        django_dramatiq accepts instances in ``MIDDLEWARE``; dramatiq is imported here, not at
-        module level, so the config models stay importable with pydantic alone.
-        """
-        from dramatiq import middleware
-        from dramatiq.rate_limits.backends import RedisBackend, StubBackend
-
-        config = self.dramatiq
-
-        def group_callbacks():
-            if not self.enabled:
-                return middleware.GroupCallbacks(StubBackend())
-            return middleware.GroupCallbacks(RedisBackend(url=self.broker_url))
-
-        configured = {
-            "AgeLimit": lambda: middleware.AgeLimit(max_age=config.max_age),
-            "TimeLimit": lambda: middleware.TimeLimit(time_limit=config.time_limit),
-            "Retries": lambda: middleware.Retries(
-                max_retries=config.max_retries,
-                min_backoff=config.min_backoff,
-                max_backoff=config.max_backoff,
-            ),
-            "GroupCallbacks": group_callbacks,
-        }
-        stack: list[Any] = []
-        for path in config.effective_middleware():
-            module, name = path.rsplit(".", 1)
-            if module.startswith("dramatiq.middleware") and name in configured:
-                stack.append(configured[name]())
-            else:
-                stack.append(path)
-        if self.enabled:
-            from ..tasks.requeue import RequeuePrefetched
-
-            stack.append(RequeuePrefetched())
-        if config.liveness_file and self.enabled:
-            from ..tasks.liveness import LivenessFile
-
-            stack.append(LivenessFile(config.liveness_file, config.heartbeat_timeout))
-        return stack

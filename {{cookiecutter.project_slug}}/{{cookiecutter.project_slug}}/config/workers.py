@@ -10,32 +10,11 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from .names import queue_problem
+from . import middleware
+from .middleware import DEFAULT_MIDDLEWARE
+from .names import comma_separated, queue_problem
 
-ADMIN_MIDDLEWARE = "django_dramatiq.middleware.AdminMiddleware"
-PROMETHEUS_MIDDLEWARE = "dramatiq.middleware.prometheus.Prometheus"
-
-# The feature page's stack plus ShutdownNotifications, Pipelines and GroupCallbacks: without
-# them pipeline() and group completion callbacks quietly stop working.
-DEFAULT_MIDDLEWARE = (
-    "dramatiq.middleware.AgeLimit",
-    "dramatiq.middleware.TimeLimit",
-    "dramatiq.middleware.ShutdownNotifications",
-    "dramatiq.middleware.Callbacks",
-    "dramatiq.middleware.Pipelines",
-    "dramatiq.middleware.GroupCallbacks",
-    "dramatiq.middleware.Retries",
-    ADMIN_MIDDLEWARE,
-    "django_dramatiq.middleware.DbConnectionsMiddleware",
-)
 _DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
-
-
-def comma_separated(value):
-    """Environment variables and prompts give lists as "a,b,c"."""
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",")] if value.strip() else []
-    return value
 
 
 class DramatiqConfig(BaseModel):
@@ -170,19 +149,10 @@ class DramatiqConfig(BaseModel):
                     raise ValueError(f"{path!r}: module {module!r} cannot be imported")
         return paths
 
-    def effective_middleware(self) -> list[str]:
-        """The stack with the admin and Prometheus switches applied.
+    def switched_middleware(self) -> list[str]:
+        """``middleware`` with the admin and Prometheus switches applied (paths only).
 
-        A switched-off entry is dropped; a switched-on one keeps its place in ``middleware``,
-        or goes in first (Prometheus, to time everything) or last (admin) when not listed.
+        The whole stack the broker gets, with arguments and this project's own
+        middleware, is ``TaskConfig.middleware_stack()``.
         """
-        enabled = {
-            PROMETHEUS_MIDDLEWARE: self.prometheus_enabled,
-            ADMIN_MIDDLEWARE: self.admin_enabled,
-        }
-        stack = [path for path in self.middleware if enabled.get(path, True)]
-        if self.prometheus_enabled and PROMETHEUS_MIDDLEWARE not in stack:
-            stack.insert(0, PROMETHEUS_MIDDLEWARE)
-        if self.admin_enabled and ADMIN_MIDDLEWARE not in stack:
-            stack.append(ADMIN_MIDDLEWARE)
-        return stack
+        return middleware.switched(self)

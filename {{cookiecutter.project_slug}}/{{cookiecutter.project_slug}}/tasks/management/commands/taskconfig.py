@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import dramatiq
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -27,9 +28,15 @@ class Command(BaseCommand):
             readme.write_text(reference.render(readme.read_text(encoding="utf-8")))
             self.stdout.write(f"Updated the settings table in {readme}")
             return
-        config = settings.CONFIG
-        dumped = config.masked_dump()
-        dumped["tasks"]["dramatiq"]["effective_middleware"] = (
-            config.tasks.dramatiq.effective_middleware()
-        )
+        dumped = settings.CONFIG.masked_dump()
+        dumped["tasks"]["dramatiq"]["running_middleware"] = running_middleware()
         self.stdout.write(json.dumps(dumped, indent=2))
+
+
+def running_middleware() -> list[str]:
+    """The broker's middleware as it runs: the configured stack and what
+    django_dramatiq appends (Results), read from the broker itself."""
+    return [
+        f"{type(middleware).__module__}.{type(middleware).__qualname__}"
+        for middleware in dramatiq.get_broker().middleware
+    ]

@@ -1,0 +1,105 @@
+"""The broker's middleware stack as plain data: which classes, with which arguments.
+
+The runtime (``tasks/middleware``) builds the instances; here there is no Dramatiq, only
+import paths and the values from the models, so what ``taskconfig`` prints and what the
+worker runs come from one list.
+"""
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from .workers import DramatiqConfig
+
+# This project's package: the runtime's middleware live under it.
+PROJECT_PACKAGE = __name__.split(".")[0]
+RUNTIME_MIDDLEWARE = f"{PROJECT_PACKAGE}.tasks.middleware"
+REQUEUE_PREFETCHED = f"{RUNTIME_MIDDLEWARE}.requeue.RequeuePrefetched"
+LIVENESS_FILE = f"{RUNTIME_MIDDLEWARE}.liveness.LivenessFile"
+
+ADMIN_MIDDLEWARE = "django_dramatiq.middleware.AdminMiddleware"
+PROMETHEUS_MIDDLEWARE = "dramatiq.middleware.prometheus.Prometheus"
+# The feature page's stack plus ShutdownNotifications, Pipelines and GroupCallbacks: without
+# them pipeline() and group completion callbacks quietly stop working.
+DEFAULT_MIDDLEWARE = (
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.ShutdownNotifications",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Pipelines",
+    "dramatiq.middleware.GroupCallbacks",
+    "dramatiq.middleware.Retries",
+    ADMIN_MIDDLEWARE,
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+)
+REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
+STUB_RATE_LIMITS = "dramatiq.rate_limits.backends.stub.StubBackend"
+
+
+class Component(NamedTuple):
+    """A class to build: its import path and keyword arguments (which may be components)."""
+
+    path: str
+    options: MappingProxyType | dict[str, Any] = MappingProxyType({})
+
+
+def switched(workers: "DramatiqConfig") -> list[str]:
+    """``workers.middleware`` with the admin and Prometheus switches applied.
+
+    A switched-off entry is dropped; a switched-on one keeps its place in the list, or goes
+    in first (Prometheus, to time everything) or last (admin) when not listed.
+    """
+    enabled = {
+        PROMETHEUS_MIDDLEWARE: workers.prometheus_enabled,
+        ADMIN_MIDDLEWARE: workers.admin_enabled,
+    }
+    paths = [path for path in workers.middleware if enabled.get(path, True)]
+    if workers.prometheus_enabled and PROMETHEUS_MIDDLEWARE not in paths:
+        paths.insert(0, PROMETHEUS_MIDDLEWARE)
+    if workers.admin_enabled and ADMIN_MIDDLEWARE not in paths:
+        paths.append(ADMIN_MIDDLEWARE)
+    return paths
+
+
+def stack(
+    workers: "DramatiqConfig", *, enabled: bool, broker_url: str
+) -> list[Component]:
+    """Every middleware the broker gets, in order, with the models' values as arguments.
+
+    ``enabled=False`` (a stub broker) leaves out what needs Redis.
+    """
+    rate_limits = (
+        Component(REDIS_RATE_LIMITS, {"url": broker_url})
+        if enabled
+        else Component(STUB_RATE_LIMITS)
+    )
+    # Dramatiq's own classes that take the models' values, by class name (a path may
+    # name the class's module, dramatiq.middleware.age_limit.AgeLimit, or its package).
+    configured: dict[str, dict[str, Any]] = {
+        "AgeLimit": {"max_age": workers.max_age},
+        "TimeLimit": {"time_limit": workers.time_limit},
+        "Retries": {
+            "max_retries": workers.max_retries,
+            "min_backoff": workers.min_backoff,
+            "max_backoff": workers.max_backoff,
+        },
+        "GroupCallbacks": {"rate_limiter_backend": rate_limits},
+    }
+    components = []
+    for path in switched(workers):
+        module, name = path.rsplit(".", 1)
+        own = module.startswith("dramatiq.middleware")
+        components.append(Component(path, configured.get(name, {}) if own else {}))
+    if enabled:
+        components.append(Component(REQUEUE_PREFETCHED))
+        if workers.liveness_file:
+            components.append(
+                Component(
+                    LIVENESS_FILE,
+                    {
+                        "path": workers.liveness_file,
+                        "max_age": workers.heartbeat_timeout,
+                    },
+                )
+            )
+    return components
