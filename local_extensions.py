@@ -1,16 +1,32 @@
-"""Jinja filters that turn prompt answers into Python literals.
+"""Jinja filters that turn prompt answers into Python literals and lists.
 
 Answers arrive as strings ("2") under ``--no-input`` and may be anything a user typed. The
 filters never raise: a bad answer still renders to valid Python (as a string), so the post-gen
 hook can load the generated config models and report every problem with the prompt's name.
+List parsing and actor names come from the generated project's ``config/names.py``, so the
+rendered files and the running project follow one rule.
 """
 
+import importlib.util
 import json
 import re
+from pathlib import Path
 
 from jinja2.ext import Extension
 
 _INTEGER = re.compile(r"[+-]?\d+")
+_PACKAGE = "{" * 2 + "cookiecutter.project_slug" + "}" * 2  # the template's folder name
+_NAMES = Path(__file__).resolve().parent / _PACKAGE / _PACKAGE / "config" / "names.py"
+
+
+def _load_names():
+    spec = importlib.util.spec_from_file_location("template_config_names", _NAMES)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+names = _load_names()
 
 
 def py(value):
@@ -25,13 +41,14 @@ def py(value):
     return json.dumps(text)
 
 
-def py_items(value):
-    """Split a comma-separated answer into Python string literals, one per item."""
-    return [json.dumps(item.strip()) for item in str(value).split(",")]
+def items(value):
+    """A comma-separated answer as its list of names (``names.comma_separated``)."""
+    return names.comma_separated(str(value))
 
 
 class PythonLiterals(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters["py"] = py
-        environment.filters["py_items"] = py_items
+        environment.filters["items"] = items
+        environment.filters["example_actor"] = names.example_actor_name

@@ -1,31 +1,37 @@
 """Before any file is written: refuse a package name that would break or shadow imports.
 
 The rule lives in the generated project's ``config/names.py``; it is loaded from the template
-here so the slug is judged by the same code the project's config models use.
+here so the slug is judged by the same code the project's config models use. Importable as
+it is in the template (rendered values sit inside strings), for the template's tests.
 """
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
-SLUG = {{ cookiecutter.project_slug | tojson }}
-NAMES = (
-    Path({{ cookiecutter._repo_dir | tojson }})
-    / "{% raw %}{{cookiecutter.project_slug}}/{{cookiecutter.project_slug}}{% endraw %}"
-    / "config"
-    / "names.py"
-)
+# cookiecutter renders this to a JSON object (in a string, valid Python unrendered too).
+RENDERED = r"""{{ {"slug": cookiecutter.project_slug, "repo": cookiecutter._repo_dir} | tojson }}"""
+# The template's folder name, spelled so that Jinja leaves it alone.
+PACKAGE = "{" * 2 + "cookiecutter.project_slug" + "}" * 2
 
 
-def main() -> int:
-    spec = importlib.util.spec_from_file_location("template_names", NAMES)
+def names_module(template: Path):
+    """The generated project's ``config/names.py``, loaded from the template folder."""
+    path = template / PACKAGE / PACKAGE / "config" / "names.py"
+    spec = importlib.util.spec_from_file_location("template_names", path)
     names = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(names)
-    if problem := names.slug_problem(SLUG):
-        print(f"project_slug = {SLUG!r}: {problem}", file=sys.stderr)
+    return names
+
+
+def main(slug: str, template: Path) -> int:
+    if problem := names_module(template).slug_problem(slug):
+        print(f"project_slug = {slug!r}: {problem}", file=sys.stderr)
         return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rendered = json.loads(RENDERED)
+    sys.exit(main(rendered["slug"], Path(rendered["repo"])))

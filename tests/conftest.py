@@ -1,7 +1,8 @@
 """Shared helpers for baking the template and running the generated project."""
 
+import importlib.util
+import json
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -42,15 +43,42 @@ def cookiecutter(output_dir, *answers, check=True):
     )
 
 
-def production_env(**extra):
-    """What production must be given: a real secret key, hosts and a Redis password."""
-    return {
-        "DJANGO_ENV": "production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-        "DJANGO_ALLOWED_HOSTS": "example.com",
-        "REDIS_URL": "redis://:s3cret@localhost:6379",
-        **extra,
-    }
+def production_env(project, **extra):
+    """What production must be given: the project's own stand-ins (config/stand_ins.py)."""
+    code = (
+        "import json, sys; from importlib import import_module; "
+        "print(json.dumps(import_module(sys.argv[1]).PRODUCTION_STAND_INS))"
+    )
+    module = f"{Path(project).name}.config.stand_ins"
+    stand_ins = json.loads(run([PYTHON, "-c", code, module], cwd=project).stdout)
+    return {"DJANGO_ENV": "production", **stand_ins, **extra}
+
+
+UNRENDERED = ("{{ cookiecutter.", "{{cookiecutter.", "{%", "{#")
+
+
+def unrendered_jinja(project) -> list[str]:
+    """``file:line`` of every line in a generated project that still holds Jinja."""
+    found = []
+    for path in sorted(Path(project).rglob("*")):
+        if not path.is_file() or ".git" in path.parts:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if any(mark in line for mark in UNRENDERED):
+                found.append(f"{path.relative_to(project)}:{number}: {line.strip()}")
+    return found
+
+
+def load_hook(name):
+    """A hook module from the template, imported unrendered (as cookiecutter-django's tests do)."""
+    spec = importlib.util.spec_from_file_location(f"hook_{name}", TEMPLATE / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import itertools
 import pytest
 from compose_native import validate
 
-from conftest import BIN, GITHUB_WORKFLOW, PYTHON, production_env, run
+from conftest import BIN, GITHUB_WORKFLOW, PYTHON, production_env, run, unrendered_jinja
 
 MATRIX = list(
     itertools.product(
@@ -52,6 +52,7 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
     )
     slug = project.name
     assert (project / slug / "config" / "__init__.py").is_file()
+    assert unrendered_jinja(project) == []
 
     run([BIN / "ruff", "check", "--no-cache", "."], cwd=project)
     run([BIN / "ruff", "format", "--check", "--no-cache", "."], cwd=project)
@@ -68,5 +69,18 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
     dev = run([PYTHON, "manage.py", "check"], cwd=project)
     assert "no issues" in dev.stdout
 
-    deploy = run([PYTHON, "manage.py", "check", "--deploy"], cwd=project, env=production_env())
+    deploy = run(
+        [PYTHON, "manage.py", "check", "--deploy"], cwd=project, env=production_env(project)
+    )
     assert "System check identified no issues (0 silenced)." in deploy.stdout
+
+
+def test_unrendered_jinja_is_found(bake):
+    """The check the matrix relies on fails on a planted, unrendered expression."""
+    project = bake()
+    assert unrendered_jinja(project) == []
+    planted = project / project.name / "planted.py"
+    planted.write_text('VALUE = "ok"\nNAME = "{{ cookiecutter.x }}"\n')
+    assert unrendered_jinja(project) == [
+        f'{project.name}/planted.py:2: NAME = "{{{{ cookiecutter.x }}}}"'
+    ]

@@ -2,8 +2,9 @@
 
 import os
 import subprocess
+from pathlib import Path
 
-from conftest import PYTHON, TEMPLATE, cookiecutter, run
+from conftest import PYTHON, TEMPLATE, cookiecutter, load_hook, run
 
 
 def test_each_bake_gets_its_own_secret_key(tmp_path):
@@ -92,3 +93,42 @@ def test_generated_project_installs_with_pip_and_its_dev_group(tmp_path):
     collected = run([python, "-m", "pytest", "--collect-only", "-q"], cwd=project)
     assert " tests collected" in collected.stdout
     assert run([venv / "bin" / "ruff", "check", "."], cwd=project).returncode == 0
+
+
+def test_hooks_import_unrendered():
+    """No Jinja at module level: the hooks load as plain Python, as cookiecutter-django's do."""
+    pre, post = load_hook("pre_gen_project"), load_hook("post_gen_project")
+    assert callable(pre.main) and callable(post.answer_problems)
+    assert "{{ cookiecutter" in post.RENDERED_ANSWERS  # unrendered here, rendered in a bake
+
+
+def test_pre_gen_judges_the_slug_with_the_projects_rule(capsys):
+    pre = load_hook("pre_gen_project")
+    assert pre.main("shop", TEMPLATE) == 0
+    assert pre.main("json", TEMPLATE) == 1
+    assert (
+        "project_slug = 'json': must be a lower-case Python identifier" in capsys.readouterr().err
+    )
+
+
+def test_post_gen_names_the_prompts_behind_a_bad_value(tmp_path):
+    """The hook's validation on a project baked without hooks: each line names its prompt."""
+    cookiecutter(
+        tmp_path, "--accept-hooks", "no", "redis_cache_db=1", "prod_threads=65", "max_age=5"
+    )
+    post = load_hook("post_gen_project")
+    answers = {"project_slug": "my_project", "redis_cache_db": "1", "redis_broker_db": 1}
+    answers |= {"prod_threads": "65", "max_age": "5", "task_queues": "critical,default"}
+    lines = post.answer_problems(tmp_path / "my_project", answers)
+    assert "prod_threads = '65': Input should be less than or equal to 64" in lines
+    assert "max_age = '5': Input should be greater than or equal to 1000" in lines
+    assert "redis_cache_db = '1': Redis database 1 is also the broker's" in "\n".join(lines)
+    assert "redis_broker_db = 1: Redis database 1 is already the cache's" in "\n".join(lines)
+
+
+def test_post_gen_next_steps_follow_the_database():
+    post = load_hook("post_gen_project")
+    project = Path("/somewhere/shop")
+    assert "web, worker, redis, postgres" in post.next_steps(project, {"database": "postgresql"})
+    steps = post.next_steps(project, {"database": "sqlite"})
+    assert "web, worker, redis\n" in steps and "cd shop" in steps

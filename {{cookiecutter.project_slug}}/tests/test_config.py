@@ -18,14 +18,11 @@ from {{ cookiecutter.project_slug }}.config import (
     TestConfig,
     load_config,
 )
+from {{ cookiecutter.project_slug }}.config.stand_ins import PRODUCTION_STAND_INS
 from {{ cookiecutter.project_slug }}.tasks.middleware import build_stack
 
-SECRET = "prod-" + "k3y" * 20
-PRODUCTION = {
-    "DJANGO_ENV": "production",
-    "DJANGO_SECRET_KEY": SECRET,
-    "REDIS_URL": "redis://:pw@redis:6379",
-}
+PRODUCTION = {"DJANGO_ENV": "production", **PRODUCTION_STAND_INS}
+SECRET = PRODUCTION["DJANGO_SECRET_KEY"]
 
 
 @pytest.mark.parametrize(
@@ -296,7 +293,7 @@ def test_production_accepts_the_required_variables():
 def test_passwords_never_shown():
     config = load_config(environ=PRODUCTION)
     dumped = str(config.masked_dump())
-    assert "pw" not in dumped.replace("password", "") and SECRET not in dumped
+    assert ":stand-in@" not in dumped and SECRET not in dumped
     with pytest.raises(ConfigError) as info:
         load_config(environ={**PRODUCTION, "REDIS_URL": "ftp://:hunter2@x"})
     assert "hunter2" not in str(info.value)
@@ -312,15 +309,25 @@ def test_config_does_not_import_django():
     assert out.stdout.strip() == "[]"
 
 
-def test_env_file_values_and_unrelated_keys(tmp_path):
-    from {{ cookiecutter.project_slug }}.config.loading import read_variables
+def test_env_file_values_and_unrelated_keys(tmp_path, monkeypatch):
+    from {{ cookiecutter.project_slug }}.config import loading
 
     env_file = tmp_path / ".env"
-    env_file.write_text("DRAMATIQ_THREADS=3\nREDIS_PASSWORD=only-for-compose\n")
-    found = read_variables(
-        ["DRAMATIQ_THREADS", "DRAMATIQ_PROCESSES"], env_file=env_file
-    )
-    assert found["DRAMATIQ_THREADS"] == "3"
+    env_file.write_text("DRAMATIQ_THREADS=3\nDRAMATIQ_PROCESSES=99\nREDIS_PASSWORD=x\n")
+    monkeypatch.setattr(loading, "ENV_FILE", env_file)
+    monkeypatch.setenv("DRAMATIQ_PROCESSES", "100")
+    monkeypatch.delenv("DJANGO_ENV", raising=False)
+    with pytest.raises(ConfigError) as info:  # the environment wins over .env
+        load_config()
+    assert str(info.value).startswith("DRAMATIQ_PROCESSES='100': ")
+    monkeypatch.setenv("DRAMATIQ_PROCESSES", "2")
+    config = load_config()  # REDIS_PASSWORD (compose's) is not a field: ignored
+    assert (config.tasks.dramatiq.threads, config.tasks.dramatiq.processes) == (3, 2)
+
+    monkeypatch.delenv("DRAMATIQ_PROCESSES")
+    with pytest.raises(ConfigError) as info:  # a bad .env value names the file
+        load_config()
+    assert str(info.value).startswith(".env:DRAMATIQ_PROCESSES='99': ")
 
 
 def test_readme_lists_every_setting():

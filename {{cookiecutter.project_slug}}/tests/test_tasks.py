@@ -9,6 +9,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from {{ cookiecutter.project_slug }}.config.names import example_actor_name
 from {{ cookiecutter.project_slug }}.tasks import actors
 
 CONFIG = settings.CONFIG
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def example_actor(queue):
-    return getattr(actors, f"{queue.replace('-', '_')}_example")
+    return getattr(actors, example_actor_name(queue))
 
 
 def wait_for_run(queue, token, timeout=30):

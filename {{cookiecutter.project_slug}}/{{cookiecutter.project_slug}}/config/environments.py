@@ -1,76 +1,45 @@
 """Development, production and test: the answers this project was generated with.
 
-Each ``profile`` sits underneath the YAML file named by ``CONFIG_FILE`` and the environment
-variables (see ``loading.py``); edit a value here to change that environment's default.
+Each ``profile`` is the answers' fields (``answers.py``) plus what the environment itself
+decides; it sits underneath the YAML file named by ``CONFIG_FILE`` and the environment
+variables (see ``loading.py``). Edit a value here to change that environment's default.
 """
 
 from typing import Any, ClassVar
 
 from pydantic import SecretStr, field_validator, model_validator
 
-from . import redis_urls
+from . import answers, redis_urls
 from .base import DEVELOPMENT_SECRET_KEY, DjangoConfig, deep_merge
 from .errors import fail_at
 
-QUEUES = [
-{%- for queue in cookiecutter.task_queues | py_items %}
-    {{ queue }},
-{%- endfor %}
-]
-
-# Shared by every environment: the project's identity, Redis layout and retry policy.
+SLUG = answers.ANSWERS["project_slug"]
+# Shared by every environment, beside the answers.
 COMMON: dict[str, Any] = {
-    "project_name": {{ cookiecutter.project_name | py }},
-    "project_slug": {{ cookiecutter.project_slug | py }},
-    "description": {{ cookiecutter.description | py }},
-    "author_name": {{ cookiecutter.author_name | py }},
-    "author_email": {{ cookiecutter.author_email | py }},
-    "domain_name": {{ cookiecutter.domain_name | py }},
-{%- if cookiecutter.database == "postgresql" %}
-    "database_url": "postgres://postgres@localhost:5432/{{ cookiecutter.project_slug }}",
-{%- else %}
-    "database_url": "sqlite:///db.sqlite3",
-{%- endif %}
-    "cache_default": {
-        "redis_url": "redis://localhost:6379",
-        "db": {{ cookiecutter.redis_cache_db | py }},
-        "key_prefix": {{ cookiecutter.project_slug | py }},
-    },
+    "cache_default": {"redis_url": "redis://localhost:6379"},
     "tasks": {
-        "broker_db": {{ cookiecutter.redis_broker_db | py }},
-        "results_db": {{ cookiecutter.redis_results_db | py }},
-        "use_results": {{ cookiecutter.use_results | py }},
-        "namespace": {{ cookiecutter.project_slug | py }},
         "dramatiq": {
-            "queues": QUEUES,
-            "min_backoff": {{ cookiecutter.min_backoff | py }},
-            "max_backoff": {{ cookiecutter.max_backoff | py }},
-            "max_age": {{ "None" if cookiecutter.max_age | string | trim == "" else cookiecutter.max_age | py }},
-            "time_limit": {{ cookiecutter.time_limit | py }},
-            "prometheus_enabled": {{ cookiecutter.prometheus_enabled | py }},
-            "admin_enabled": {{ cookiecutter.admin_enabled | py }},
             # Kept fresh by a consuming worker; the compose healthcheck reads it.
-            "liveness_file": {{ ("/tmp/" ~ cookiecutter.project_slug ~ "-worker-alive") | py }},
+            "liveness_file": f"/tmp/{SLUG}-worker-alive",
         },
     },
 }
 
 
-def _with(**changes: Any) -> dict[str, Any]:
-    return deep_merge(COMMON, changes)
+def _profile(environment: str, **changes: Any) -> dict[str, Any]:
+    return deep_merge(deep_merge(COMMON, answers.profile(environment)), changes)
 
 
 class DevConfig(DjangoConfig):
     """Local development: debug on, few workers, a dead worker's tasks back in ~15 s."""
 
     environment: ClassVar[str] = "development"
-    profile: ClassVar[dict[str, Any]] = _with(
+    profile: ClassVar[dict[str, Any]] = _profile(
+        environment,
         debug=True,
         allowed_hosts=["localhost", "127.0.0.1", "[::1]"],
         tasks={
             "dramatiq": {
-                "processes": {{ cookiecutter.dev_processes | py }},
-                "threads": {{ cookiecutter.dev_threads | py }},
                 "heartbeat_timeout": 10000,
                 "maintenance_chance": 100000,
                 # compose.yaml's stop_grace_period is this plus a margin.
@@ -86,11 +55,12 @@ class TestConfig(DjangoConfig):
     __test__: ClassVar[bool] = False  # a config, not a pytest test class
 
     environment: ClassVar[str] = "test"
-    profile: ClassVar[dict[str, Any]] = _with(
+    profile: ClassVar[dict[str, Any]] = _profile(
+        environment,
         allowed_hosts=["testserver", "localhost", "127.0.0.1"],
-        cache_default={"key_prefix": {{ (cookiecutter.project_slug ~ "-test-cache") | py }}},
+        cache_default={"key_prefix": f"{SLUG}-test-cache"},
         tasks={
-            "namespace": {{ (cookiecutter.project_slug ~ "-test") | py }},
+            "namespace": f"{SLUG}-test",
             "dramatiq": {
                 "processes": 1,
                 "threads": 4,
@@ -107,20 +77,9 @@ class ProdConfig(DjangoConfig):
     """Production: no debug, more workers, secrets and Redis passwords required."""
 
     environment: ClassVar[str] = "production"
-    profile: ClassVar[dict[str, Any]] = _with(
-        debug=False,
-        secret_key="",
-        allowed_hosts=[{{ cookiecutter.domain_name | py }}],
-        tasks={
-            "dramatiq": {
-                "processes": {{ cookiecutter.prod_processes | py }},
-                "threads": {{ cookiecutter.prod_threads | py }},
-                "max_retries": {{ cookiecutter.max_retries | py }},
-                # A stopping worker waits as long as a task may run; compose.prod.yaml's
-                # stop_grace_period is this plus a margin.
-                "worker_shutdown_timeout": {{ cookiecutter.time_limit | py }},
-            }
-        },
+    # compose.prod.yaml's stop_grace_period is worker_shutdown_timeout plus a margin.
+    profile: ClassVar[dict[str, Any]] = _profile(
+        environment, debug=False, secret_key=""
     )
 
     @field_validator("secret_key")

@@ -1,12 +1,19 @@
-"""Where values come from: environment variables over a YAML file over the profiles.
+"""Where values come from, in one ordered list, each source naming its values' origin.
 
-pydantic-settings reads the variables (and a ``.env`` file beside ``manage.py``) and the
-YAML file named by ``CONFIG_FILE``; each value remembers where it came from, so a bad one is
-reported as ``DRAMATIQ_PROCESSES='100': ...`` or ``config.yaml: tasks.dramatiq.processes``.
+Lowest first; a later source wins, key by key:
+
+1. the environment class's ``profile`` (``environments.py``: the answers and defaults),
+2. the YAML file named by ``CONFIG_FILE`` (``config.yaml:tasks.dramatiq.processes``),
+3. the ``.env`` file beside ``manage.py`` (``.env:DRAMATIQ_PROCESSES``),
+4. the process environment (``DRAMATIQ_PROCESSES``).
+
+A bad value is reported with its origin: ``DRAMATIQ_PROCESSES='100': ...``.
 """
 
+import functools
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +24,15 @@ from .environments import ENVIRONMENTS
 from .errors import ConfigError, describe
 
 ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
+FieldPath = tuple[str, ...]
 
 
-def env_names(model: type[BaseModel] = DjangoConfig, path: tuple[str, ...] = ()):
+@functools.cache
+def env_names(
+    model: type[BaseModel] = DjangoConfig, path: FieldPath = ()
+) -> dict[FieldPath, str]:
     """Every leaf field's path and the environment variable that overrides it."""
-    table: dict[tuple[str, ...], str] = {}
+    table: dict[FieldPath, str] = {}
     for name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -30,98 +41,115 @@ def env_names(model: type[BaseModel] = DjangoConfig, path: tuple[str, ...] = ())
         extra = (
             field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         )
-        table[(*path, name)] = extra.get("env") or f"{model.env_prefix}{name.upper()}"
+        env_prefix = getattr(model, "env_prefix", "")
+        table[(*path, name)] = extra.get("env") or f"{env_prefix}{name.upper()}"
     return table
 
 
-def _tree(values: Mapping[tuple[str, ...], Any]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
+def tree(values: Mapping[FieldPath, Any]) -> dict[str, Any]:
+    """``{("a", "b"): 1}`` as ``{"a": {"b": 1}}``."""
+    nested: dict[str, Any] = {}
     for path, value in values.items():
-        node = tree
+        node = nested
         for key in path[:-1]:
             node = node.setdefault(key, {})
         node[path[-1]] = value
-    return tree
+    return nested
 
 
-def _leaves(tree: Mapping[str, Any], path: tuple[str, ...] = ()):
-    for key, value in tree.items():
+def leaves(nested: Mapping[str, Any], path: FieldPath = ()):
+    for key, value in nested.items():
         if isinstance(value, Mapping):
-            yield from _leaves(value, (*path, str(key)))
+            yield from leaves(value, (*path, str(key)))
         else:
             yield (*path, str(key)), value
 
 
-def read_variables(names, environ=None, env_file: Path | None = None) -> dict[str, str]:
-    """The variables among ``names`` that are set, from ``environ`` or else the process
-    environment and the ``.env`` file (read by pydantic-settings; the environment wins)."""
-    if environ is None and not (env_file and env_file.is_file()):
-        # Nothing for pydantic-settings to add (it costs ~100 ms of imports at every
-        # start): a container gets its variables from compose, not from a .env file.
-        environ = os.environ
-    if environ is not None:
-        return {name: environ[name] for name in names if name in environ}
-    from pydantic import create_model
-    from pydantic_settings import BaseSettings, SettingsConfigDict
+@dataclass
+class Values:
+    """What one source sets: the values as the models' tree, and each leaf's origin."""
 
-    class Variables(BaseSettings):
-        # .env also holds what only compose reads (REDIS_PASSWORD, ...): ignore it.
-        model_config = SettingsConfigDict(
-            case_sensitive=True,
-            extra="ignore",
-            env_file=env_file,
-        )
+    data: dict[str, Any]
+    origins: dict[FieldPath, str]
 
-    variables = create_model(
-        "EnvironmentVariables",
-        __base__=Variables,
-        **{name: (str | None, None) for name in names},
+
+def variables_source(variables: Mapping[str, str], label: str = "{name}") -> Values:
+    """Variables named in ``env_names()``; ``label`` formats each origin."""
+    table = env_names()
+    found = {path: name for path, name in table.items() if name in variables}
+    return Values(
+        tree({path: variables[name] for path, name in found.items()}),
+        {path: label.format(name=name) for path, name in found.items()},
     )
-    return variables().model_dump(exclude_none=True)
 
 
-def from_yaml(path: Path):
-    """Values in the YAML file, and ``file: key.path`` for each."""
+def env_file_variables(path: Path) -> dict[str, str]:
+    """The ``.env`` file's variables (python-dotenv, as pydantic-settings reads it)."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {
+        key: value for key, value in dotenv_values(path).items() if value is not None
+    }
+
+
+def yaml_source(path: Path) -> Values:
+    """The file's values, each with ``file:key.path`` as its origin."""
     from pydantic_settings import YamlConfigSettingsSource
 
     if not path.is_file():
         raise ConfigError([f"CONFIG_FILE={str(path)!r}: no such file"])
     try:
-        tree = YamlConfigSettingsSource(DjangoConfig, yaml_file=path)()
+        data = YamlConfigSettingsSource(DjangoConfig, yaml_file=path)()
     except Exception as exc:  # the YAML parser's own errors name line and column
         raise ConfigError(
             [f"CONFIG_FILE={str(path)!r}: not valid YAML ({exc})"]
         ) from None
-    origins = {leaf: f"{path.name}:{'.'.join(leaf)}" for leaf, _ in _leaves(tree)}
-    for key in tree:  # a whole section replaced by a scalar still gets its file named
+    origins = {leaf: f"{path.name}:{'.'.join(leaf)}" for leaf, _ in leaves(data)}
+    for key in data:  # a whole section replaced by a scalar still gets its file named
         origins.setdefault((key,), f"{path.name}:{key}")
-    return tree, origins
+    return Values(data, origins)
 
 
-def load_config(env: str | None = None, environ: Mapping[str, str] | None = None):
+def sources(environ: Mapping[str, str], env_file: Mapping[str, str]) -> list[Values]:
+    """The sources above the profile, lowest first (the module docstring's order)."""
+    config_file = environ.get("CONFIG_FILE") or env_file.get("CONFIG_FILE")
+    return [
+        yaml_source(Path(config_file)) if config_file else Values({}, {}),
+        variables_source(env_file, label=".env:{name}"),
+        variables_source(environ),
+    ]
+
+
+def merged(layers: list[Values]) -> Values:
+    data: dict[str, Any] = {}
+    origins: dict[FieldPath, str] = {}
+    for layer in layers:
+        data = deep_merge(data, layer.data)
+        origins.update(layer.origins)
+    return Values(data, origins)
+
+
+def load_config(
+    env: str | None = None, environ: Mapping[str, str] | None = None
+) -> DjangoConfig:
     """The configuration for ``env`` (default: ``DJANGO_ENV``, else development).
 
     ``environ`` replaces the process environment and ``.env`` (for tests). Raises
     ConfigError with one line per problem, each naming where the value came from.
     """
-    table = env_names()
-    variables = read_variables(
-        [*table.values(), "DJANGO_ENV", "CONFIG_FILE"], environ, env_file=ENV_FILE
-    )
-    name = env or variables.get("DJANGO_ENV") or "development"
+    dotenv = {} if environ is not None else env_file_variables(ENV_FILE)
+    environ = os.environ if environ is None else environ
+    name = env or environ.get("DJANGO_ENV") or dotenv.get("DJANGO_ENV") or "development"
     if name not in ENVIRONMENTS:
         choices = ", ".join(ENVIRONMENTS)
         raise ConfigError([f"DJANGO_ENV={name!r}: must be one of {choices}"])
     config_class = ENVIRONMENTS[name]
-
-    data: dict[str, Any] = {}
-    origins: dict[tuple[str, ...], str] = {}
-    if config_file := variables.get("CONFIG_FILE"):
-        data, origins = from_yaml(Path(config_file))
-    from_env = {path: variables[var] for path, var in table.items() if var in variables}
-    data = deep_merge(data, _tree(from_env))
-    origins.update({path: table[path] for path in from_env})
+    values = merged(sources(environ, dotenv))
     try:
-        return config_class.model_validate(data)
+        return config_class.model_validate(values.data)
     except ValidationError as exc:
-        raise ConfigError(describe(exc, origins, table, config_class)) from None
+        raise ConfigError(
+            describe(exc, values.origins, env_names(), config_class)
+        ) from None

@@ -28,10 +28,10 @@ def record_run(queue: str, payload: dict) -> dict:
     run = {"queue": queue, "payload": payload, "pid": os.getpid()}
     cache.set(f"tasks:last_run:{queue}", run, LAST_RUN_TTL)
     return run
-{% for queue in cookiecutter.task_queues.split(",") %}{% set name = queue.strip() %}
+{% for name in cookiecutter.task_queues | items %}
 
 @dramatiq.actor(queue_name="{{ name }}", **RESULTS)
-def {{ name.replace("-", "_") }}_example(payload: dict) -> dict:
+def {{ name | example_actor }}(payload: dict) -> dict:
 {%- if name == "critical" %}
     """Time-sensitive, user-facing work on 'critical', e.g. sending a notification."""
 {%- elif name == "default" %}
