@@ -35,8 +35,12 @@ class Command(BaseCommand):
 
 def running_middleware() -> list[str]:
     """The broker's middleware as it runs: the configured stack and what
-    django_dramatiq appends (Results), read from the broker itself."""
+    django_dramatiq appends (Results), read from the broker itself.
+
+    A started ``dramatiq.Worker`` adds its private ``_WorkerMiddleware``; not ours to show.
+    """
     return [
         f"{type(middleware).__module__}.{type(middleware).__qualname__}"
         for middleware in dramatiq.get_broker().middleware
+        if not type(middleware).__name__.startswith("_")
     ]
