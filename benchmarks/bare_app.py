@@ -11,14 +11,15 @@ import os
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-config = importlib.import_module(f"{os.environ['BENCH_SLUG']}.config").load_config()
+slug = os.environ["BENCH_SLUG"]
+config = importlib.import_module(f"{slug}.config").load_config()
+build_stack = importlib.import_module(f"{slug}.tasks.middleware").build_stack
 tasks = config.tasks
-# The instances the project gives django_dramatiq, minus what is Django's or ours.
-stack = [
-    middleware
-    for middleware in tasks._middleware()
-    if not isinstance(middleware, str) and type(middleware).__module__.startswith("dramatiq")
-]
+# Dramatiq's own middleware of the project's stack, with the same arguments, built by the
+# project's own builder; minus what is Django's (admin, connections) or ours.
+stack = build_stack(
+    component for component in tasks.middleware_stack() if component.path.startswith("dramatiq.")
+)
 broker = RedisBroker(
     url=tasks.broker_url,
     namespace=tasks.namespace,

@@ -256,7 +256,9 @@ class Bench:
         # GroupCallbacks needs a backend argument: a path alone cannot configure it.
         by_path = [
             path
-            for path in config.tasks.dramatiq.switched_middleware()
+            for path in importlib.import_module(f"{self.slug}.config.middleware").switched(
+                config.tasks.dramatiq
+            )
             if not path.endswith(".GroupCallbacks")
         ]
         handwired = plain_root / "plain" / "handwired.py"

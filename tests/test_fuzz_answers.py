@@ -69,10 +69,13 @@ def expected_problems(answers: dict) -> set[str]:
     dbs = ["redis_cache_db", "redis_broker_db", "redis_results_db"]
     if not wrong & set(dbs):
         cache, broker, results = (integer(answers[p]) for p in dbs)
+        # A collision is reported at both prompts: either may be the one typed.
         if broker == cache:
-            wrong.add("redis_broker_db")
-        if answers["use_results"] and results in (cache, broker):
-            wrong.add("redis_results_db")
+            wrong |= {"redis_broker_db", "redis_cache_db"}
+        if answers["use_results"] and results == cache:
+            wrong |= {"redis_results_db", "redis_cache_db"}
+        if answers["use_results"] and results == broker:
+            wrong |= {"redis_results_db", "redis_broker_db"}
     queues = [name.strip() for name in answers["task_queues"].split(",")]
     if (
         not all(re.fullmatch(r"[a-z][a-z0-9_-]*", name) for name in queues)

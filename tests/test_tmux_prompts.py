@@ -98,6 +98,6 @@ def test_a_walk_through_the_prompts_that_bakes(tmp_path):
         {"project_name": "Tmux Shop", "database": "2", "task_queues": "default,mail"},
     )
     assert "EXIT=0" in screen and "Next steps" in screen
-    environments = out / "tmux_shop" / "tmux_shop" / "config" / "environments.py"
-    text = environments.read_text()
-    assert '"sqlite:///db.sqlite3"' in text and '"mail",' in text
+    answers = out / "tmux_shop" / "tmux_shop" / "config" / "answers.py"
+    text = answers.read_text()
+    assert '"database": "sqlite",' in text and '"task_queues": "default,mail",' in text

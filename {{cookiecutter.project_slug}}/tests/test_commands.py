@@ -10,6 +10,7 @@ import redis
 from django.conf import settings
 
 from {{ cookiecutter.project_slug }}.config import DevConfig
+from {{ cookiecutter.project_slug }}.config.middleware import switched
 
 from .conftest import manage, start_worker, stop_worker
 
@@ -214,7 +215,7 @@ def free_port():
 def test_prometheus_follows_its_switch(redis_client, shared_db):
     if not DevConfig().tasks.dramatiq.prometheus_enabled:
         prometheus = "dramatiq.middleware.prometheus.Prometheus"
-        assert prometheus not in DevConfig().tasks.dramatiq.switched_middleware()
+        assert prometheus not in switched(DevConfig().tasks.dramatiq)
         return
     # A worker of its own (own namespace and port), metrics on, answering pings.
     port = free_port()

@@ -18,6 +18,7 @@ from {{ cookiecutter.project_slug }}.config import (
     TestConfig,
     load_config,
 )
+from {{ cookiecutter.project_slug }}.config.middleware import switched
 from {{ cookiecutter.project_slug }}.config.stand_ins import PRODUCTION_STAND_INS
 from {{ cookiecutter.project_slug }}.tasks.middleware import build_stack
 
@@ -107,11 +108,11 @@ def test_middleware_must_import_and_appear_once():
 def test_admin_and_prometheus_switches():
     admin = "django_dramatiq.middleware.AdminMiddleware"
     prometheus = "dramatiq.middleware.prometheus.Prometheus"
-    assert admin not in DramatiqConfig(admin_enabled=False).switched_middleware()
-    assert admin in DramatiqConfig(admin_enabled=True).switched_middleware()
-    on = DramatiqConfig(prometheus_enabled=True).switched_middleware()
+    assert admin not in switched(DramatiqConfig(admin_enabled=False))
+    assert admin in switched(DramatiqConfig(admin_enabled=True))
+    on = switched(DramatiqConfig(prometheus_enabled=True))
     assert on[0] == prometheus
-    assert prometheus not in DramatiqConfig().switched_middleware()
+    assert prometheus not in switched(DramatiqConfig())
 
 
 def test_broker_and_results_derive_from_the_cache_server():

@@ -260,7 +260,15 @@ def test_exhausted_retries_land_in_the_dead_letter_queue(policy_worker):
     before = dead_letters(policy_worker)
     run, ids = send_records(3, fail=True, broker=broker)
     wait_until(lambda: dead_letters(policy_worker) == before + 3, 30, "3 dead letters")
-    assert trace(run, "tries") == dict.fromkeys(ids, 3)  # first try + max_retries 2
+    # The trace (cache DB) and the dead letters (broker DB) are two Redis databases read
+    # one after the other: wait for the trace too rather than read it once.
+    tried_three_times = dict.fromkeys(ids, 3)  # first try + max_retries 2
+    wait_until(
+        lambda: trace(run, "tries") == tried_three_times,
+        10,
+        "3 tries each",
+        state=lambda: trace(run, "tries"),
+    )
     assert trace(run) == {}
     forget(run)
 

@@ -6,10 +6,9 @@ worker runs come from one list.
 """
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-if TYPE_CHECKING:
-    from .workers import DramatiqConfig
+from .workers import ADMIN_MIDDLEWARE, PROMETHEUS_MIDDLEWARE, DramatiqConfig
 
 # This project's package: the runtime's middleware live under it.
 PROJECT_PACKAGE = __name__.split(".")[0]
@@ -17,21 +16,6 @@ RUNTIME_MIDDLEWARE = f"{PROJECT_PACKAGE}.tasks.middleware"
 REQUEUE_PREFETCHED = f"{RUNTIME_MIDDLEWARE}.requeue.RequeuePrefetched"
 LIVENESS_FILE = f"{RUNTIME_MIDDLEWARE}.liveness.LivenessFile"
 
-ADMIN_MIDDLEWARE = "django_dramatiq.middleware.AdminMiddleware"
-PROMETHEUS_MIDDLEWARE = "dramatiq.middleware.prometheus.Prometheus"
-# The feature page's stack plus ShutdownNotifications, Pipelines and GroupCallbacks: without
-# them pipeline() and group completion callbacks quietly stop working.
-DEFAULT_MIDDLEWARE = (
-    "dramatiq.middleware.AgeLimit",
-    "dramatiq.middleware.TimeLimit",
-    "dramatiq.middleware.ShutdownNotifications",
-    "dramatiq.middleware.Callbacks",
-    "dramatiq.middleware.Pipelines",
-    "dramatiq.middleware.GroupCallbacks",
-    "dramatiq.middleware.Retries",
-    ADMIN_MIDDLEWARE,
-    "django_dramatiq.middleware.DbConnectionsMiddleware",
-)
 REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
 STUB_RATE_LIMITS = "dramatiq.rate_limits.backends.stub.StubBackend"
 
@@ -43,7 +27,7 @@ class Component(NamedTuple):
     options: MappingProxyType | dict[str, Any] = MappingProxyType({})
 
 
-def switched(workers: "DramatiqConfig") -> list[str]:
+def switched(workers: DramatiqConfig) -> list[str]:
     """``workers.middleware`` with the admin and Prometheus switches applied.
 
     A switched-off entry is dropped; a switched-on one keeps its place in the list, or goes
@@ -62,7 +46,7 @@ def switched(workers: "DramatiqConfig") -> list[str]:
 
 
 def stack(
-    workers: "DramatiqConfig", *, enabled: bool, broker_url: str
+    workers: DramatiqConfig, *, enabled: bool, broker_url: str
 ) -> list[Component]:
     """Every middleware the broker gets, in order, with the models' values as arguments.
 

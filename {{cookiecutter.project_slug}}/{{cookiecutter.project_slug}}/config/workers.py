@@ -10,10 +10,23 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from . import middleware
-from .middleware import DEFAULT_MIDDLEWARE
 from .names import comma_separated, queue_problem
 
+ADMIN_MIDDLEWARE = "django_dramatiq.middleware.AdminMiddleware"
+PROMETHEUS_MIDDLEWARE = "dramatiq.middleware.prometheus.Prometheus"
+# The feature page's stack plus ShutdownNotifications, Pipelines and GroupCallbacks: without
+# them pipeline() and group completion callbacks quietly stop working.
+DEFAULT_MIDDLEWARE = (
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.ShutdownNotifications",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Pipelines",
+    "dramatiq.middleware.GroupCallbacks",
+    "dramatiq.middleware.Retries",
+    ADMIN_MIDDLEWARE,
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+)
 _DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 
 
@@ -148,11 +161,3 @@ class DramatiqConfig(BaseModel):
                 if not found:
                     raise ValueError(f"{path!r}: module {module!r} cannot be imported")
         return paths
-
-    def switched_middleware(self) -> list[str]:
-        """``middleware`` with the admin and Prometheus switches applied (paths only).
-
-        The whole stack the broker gets, with arguments and this project's own
-        middleware, is ``TaskConfig.middleware_stack()``.
-        """
-        return middleware.switched(self)
