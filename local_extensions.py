@@ -16,17 +16,18 @@ from jinja2.ext import Extension
 
 _INTEGER = re.compile(r"[+-]?\d+")
 _PACKAGE = "{" * 2 + "cookiecutter.project_slug" + "}" * 2  # the template's folder name
-_NAMES = Path(__file__).resolve().parent / _PACKAGE / _PACKAGE / "config" / "names.py"
 
 
-def _load_names():
-    spec = importlib.util.spec_from_file_location("template_config_names", _NAMES)
+def load_names(template: Path):
+    """The generated project's ``config/names.py``, loaded from the template folder."""
+    path = template / _PACKAGE / _PACKAGE / "config" / "names.py"
+    spec = importlib.util.spec_from_file_location("template_config_names", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-names = _load_names()
+names = load_names(Path(__file__).resolve().parent)
 
 
 def py(value):

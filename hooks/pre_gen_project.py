@@ -1,8 +1,9 @@
 """Before any file is written: refuse a package name that would break or shadow imports.
 
 The rule lives in the generated project's ``config/names.py``; it is loaded from the template
-here so the slug is judged by the same code the project's config models use. Importable as
-it is in the template (rendered values sit inside strings), for the template's tests.
+(by ``local_extensions.load_names``) so the slug is judged by the same code the project's
+config models use. Importable as it is in the template (rendered values sit inside
+strings), for the template's tests.
 """
 
 import importlib.util
@@ -12,17 +13,15 @@ from pathlib import Path
 
 # cookiecutter renders this to a JSON object (in a string, valid Python unrendered too).
 RENDERED = r"""{{ {"slug": cookiecutter.project_slug, "repo": cookiecutter._repo_dir} | tojson }}"""
-# The template's folder name, spelled so that Jinja leaves it alone.
-PACKAGE = "{" * 2 + "cookiecutter.project_slug" + "}" * 2
 
 
 def names_module(template: Path):
-    """The generated project's ``config/names.py``, loaded from the template folder."""
-    path = template / PACKAGE / PACKAGE / "config" / "names.py"
-    spec = importlib.util.spec_from_file_location("template_names", path)
-    names = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(names)
-    return names
+    """The generated project's ``config/names.py``, as the template's Jinja filters load it."""
+    path = template / "local_extensions.py"
+    spec = importlib.util.spec_from_file_location("template_local_extensions", path)
+    extensions = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extensions)
+    return extensions.names
 
 
 def main(slug: str, template: Path) -> int:

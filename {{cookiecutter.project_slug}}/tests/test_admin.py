@@ -54,8 +54,7 @@ def test_task_admin_renders_task_data_as_text():
         task = Task(id=message.message_id, message_data=message.encode())
         for html in (admin.message_details(task), admin.traceback(task)):
             assert html.startswith("<pre") and html.endswith("</pre>")
-            assert markup not in html
-            assert escape(text) in html
+            assert_shown_escaped(html, text, markup)
 
 
 def wait_for_final_state(message_id: str, timeout: float = 30) -> Task:

@@ -158,7 +158,8 @@ LOGGING = {
 
 if CONFIG.environment == "production":
     # Production's, not DEBUG's: the test environment runs with DEBUG off too, and its
-    # client must not be redirected to HTTPS. TLS ends at the proxy in front of gunicorn; it sets X-Forwarded-Proto.
+    # client must not be redirected to HTTPS. TLS ends at the proxy in front of
+    # gunicorn; it sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True

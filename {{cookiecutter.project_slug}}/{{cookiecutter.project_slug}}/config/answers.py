@@ -8,6 +8,8 @@ a value the models refuse. Answers are kept as given; the models' validators par
 
 from typing import Any
 
+from .base import tree
+
 ANSWERS: dict[str, Any] = {
     "project_name": {{ cookiecutter.project_name | py }},
     "project_slug": {{ cookiecutter.project_slug | py }},
@@ -89,15 +91,14 @@ def field_value(prompt: str, answers: dict[str, Any]) -> Any:
 
 def profile(environment: str, answers: dict[str, Any] = ANSWERS) -> dict[str, Any]:
     """The fields the answers set for ``environment``, as a nested dict."""
-    tree: dict[str, Any] = {}
-    for prompt, fields in FIELDS.items():
-        for where, path in fields:
-            if where in (ALL, environment):
-                node = tree
-                for key in path[:-1]:
-                    node = node.setdefault(key, {})
-                node[path[-1]] = field_value(prompt, answers)
-    return tree
+    return tree(
+        {
+            path: field_value(prompt, answers)
+            for prompt, fields in FIELDS.items()
+            for where, path in fields
+            if where in (ALL, environment)
+        }
+    )
 
 
 def prompt_for(environment: str, path: tuple[str, ...]) -> str | None:

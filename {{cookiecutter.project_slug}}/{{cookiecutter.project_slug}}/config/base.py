@@ -69,6 +69,17 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+def tree(values: dict[tuple[str, ...], Any]) -> dict[str, Any]:
+    """``{("a", "b"): 1}`` as ``{"a": {"b": 1}}``."""
+    nested: dict[str, Any] = {}
+    for path, value in values.items():
+        node = nested
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return nested
+
+
 class DjangoConfig(BaseModel):
     """Project configuration; subclasses set per-environment defaults in ``profile``.
 

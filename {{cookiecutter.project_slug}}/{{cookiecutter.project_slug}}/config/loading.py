@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .base import DjangoConfig, deep_merge
+from .base import DjangoConfig, deep_merge, tree
 from .environments import ENVIRONMENTS
 from .errors import ConfigError, describe
 
@@ -44,17 +44,6 @@ def env_names(
         env_prefix = getattr(model, "env_prefix", "")
         table[(*path, name)] = extra.get("env") or f"{env_prefix}{name.upper()}"
     return table
-
-
-def tree(values: Mapping[FieldPath, Any]) -> dict[str, Any]:
-    """``{("a", "b"): 1}`` as ``{"a": {"b": 1}}``."""
-    nested: dict[str, Any] = {}
-    for path, value in values.items():
-        node = nested
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = value
-    return nested
 
 
 def leaves(nested: Mapping[str, Any], path: FieldPath = ()):
