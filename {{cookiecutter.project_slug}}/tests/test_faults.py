@@ -14,7 +14,7 @@ import uuid
 import pytest
 import redis
 from django.conf import settings
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 
 from {{ cookiecutter.project_slug }}.tasks.probes import forget, send_records, tally, trace
 
@@ -311,6 +311,7 @@ def test_a_stopping_consumer_gives_back_its_prefetched_messages(redis_client):
         broker.declare_queue("default")
         run, _ = send_records(5, broker=broker)
         consumer = broker.consume("default", prefetch=5, timeout=100)
+        assert isinstance(consumer, _RedisConsumer)  # the cache is Redis-specific
         assert next(consumer) is not None  # one handed out, four left in the cache
         assert len(consumer.message_cache) == 4
         assert client.llen(f"{namespace}:default") == 0

@@ -25,7 +25,9 @@ def database_settings(url: str) -> dict[str, Any]:
     """Django's DATABASES entry for the URL (dj-database-url), with our SQLite options."""
     if not url.startswith("sqlite"):
         # Query parameters (?sslmode=require) become OPTIONS.
-        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        return dict(
+            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        )
     database = dj_database_url.parse(url)
     path = Path(database["NAME"] or "db.sqlite3")
     path = path if path.is_absolute() else BASE_DIR / path

@@ -124,9 +124,9 @@ class DjangoConfig(BaseModel):
 
     _lists = field_validator("allowed_hosts", mode="before")(comma_separated)
 
-    @model_validator(mode="before")
     @classmethod
-    def _defaults_underneath(cls, data: Any) -> Any:
+    def with_defaults(cls, data: Any) -> Any:
+        """The data over the profile over the sub-models' own defaults."""
         if not isinstance(data, dict):
             return data
         base: dict[str, Any] = {}
@@ -134,6 +134,11 @@ class DjangoConfig(BaseModel):
             if isinstance(field.default, BaseModel):
                 base[name] = field.default.model_dump(exclude_unset=True)
         return deep_merge(deep_merge(base, cls.profile), data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_underneath(cls, data: Any) -> Any:
+        return cls.with_defaults(data)
 
     @field_validator("project_slug")
     @classmethod
@@ -186,7 +191,7 @@ class DjangoConfig(BaseModel):
         try:
             return handler(data)
         except ValidationError as exc:
-            merged = cls._defaults_underneath(data)
+            merged = cls.with_defaults(data)
             if not isinstance(merged, dict):
                 raise
             try:

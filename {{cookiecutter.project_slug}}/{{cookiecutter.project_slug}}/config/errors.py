@@ -1,6 +1,6 @@
 """One line per problem: where the value came from, the value, and the rule it breaks."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,7 +19,7 @@ class ConfigError(ValueError):
         super().__init__("\n".join(problems))
 
 
-def fail_at(title: str, failures: list[tuple[tuple[str, ...], Any, str]]) -> None:
+def fail_at(title: str, failures: Sequence[tuple[tuple[str, ...], Any, str]]) -> None:
     """Raise one ValidationError whose errors sit on the fields named, not on the model.
 
     For checks across fields (after validation), so each message names the variable to fix.

@@ -42,7 +42,10 @@ def env_names(
             field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         )
         env_prefix = getattr(model, "env_prefix", "")
-        table[(*path, name)] = extra.get("env") or f"{env_prefix}{name.upper()}"
+        env = extra.get("env")
+        table[(*path, name)] = (
+            env if isinstance(env, str) else f"{env_prefix}{name.upper()}"
+        )
     return table
 
 
@@ -85,12 +88,12 @@ def env_file_variables(path: Path) -> dict[str, str]:
 
 def yaml_source(path: Path) -> Values:
     """The file's values, each with ``file:key.path`` as its origin."""
-    from pydantic_settings import YamlConfigSettingsSource
+    from pydantic_settings import BaseSettings, YamlConfigSettingsSource
 
     if not path.is_file():
         raise ConfigError([f"CONFIG_FILE={str(path)!r}: no such file"])
     try:
-        data = YamlConfigSettingsSource(DjangoConfig, yaml_file=path)()
+        data = YamlConfigSettingsSource(BaseSettings, yaml_file=path)()
     except Exception as exc:  # the YAML parser's own errors name line and column
         raise ConfigError(
             [f"CONFIG_FILE={str(path)!r}: not valid YAML ({exc})"]

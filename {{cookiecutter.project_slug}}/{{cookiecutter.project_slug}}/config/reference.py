@@ -24,7 +24,9 @@ DESCRIBED = {
 def _field(path: tuple[str, ...]):
     model: type[BaseModel] = DjangoConfig
     for name in path[:-1]:
-        model = model.model_fields[name].annotation
+        annotation = model.model_fields[name].annotation
+        assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        model = annotation
     return model.model_fields[path[-1]]
 
 

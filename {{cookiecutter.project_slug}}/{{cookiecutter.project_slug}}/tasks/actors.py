@@ -14,12 +14,15 @@ Results middleware, ``store_results`` (even False) is an unknown option and impo
 """
 
 import os
+from typing import Any
 
 import dramatiq
 from django.conf import settings
 from django.core.cache import cache
 
-RESULTS = {"store_results": True} if settings.CONFIG.tasks.use_results else {}
+RESULTS: dict[str, Any] = (
+    {"store_results": True} if settings.CONFIG.tasks.use_results else {}
+)
 LAST_RUN_TTL = 3600  # seconds the cache keeps each example's last run
 
 

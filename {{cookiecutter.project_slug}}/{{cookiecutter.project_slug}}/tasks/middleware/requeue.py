@@ -23,7 +23,7 @@ class RequeuePrefetched(Middleware):
     def before_consumer_thread_shutdown(self, broker, thread) -> None:
         consumer = getattr(thread, "consumer", None)
         cache = getattr(consumer, "message_cache", None)
-        if not cache:
+        if consumer is None or not cache:
             return
         consumer.message_cache = []
         messages = [Message.decode(data) for data in cache if data is not None]

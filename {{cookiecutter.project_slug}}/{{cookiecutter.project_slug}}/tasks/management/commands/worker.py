@@ -45,7 +45,8 @@ class Command(BaseCommand):
             options.passthrough = passthrough
             return options
 
-        parser.parse_args = parse_args
+        # Django builds the parser itself; this is the one hook for unknown flags.
+        parser.parse_args = parse_args  # type: ignore[method-assign]
         return parser
 
     def handle(self, *args, queues=None, processes=None, threads=None, **options):
