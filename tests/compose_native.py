@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -16,15 +15,9 @@ from pathlib import Path
 
 import psycopg
 
-from conftest import BIN, run
+from conftest import BIN, free_port, run
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def compose_config(project: Path, compose_file: str) -> dict:

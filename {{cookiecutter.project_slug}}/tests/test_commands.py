@@ -1,7 +1,6 @@
 """The project's commands and start-up, run as a user runs them."""
 
 import json
-import socket
 import urllib.request
 
 import pytest
@@ -14,7 +13,7 @@ from {{ cookiecutter.project_slug }}.tasks.management.commands.taskconfig import
     running_middleware,
 )
 
-from .conftest import manage, start_worker, stop_worker
+from .helpers import free_port, manage, start_worker, stop_worker
 
 CONFIG = settings.CONFIG
 QUEUES = CONFIG.tasks.dramatiq.queues
@@ -201,12 +200,6 @@ def test_health_endpoint_names_what_failed(client, settings):
     assert body["checks"]["cache"] == "failed: ConnectionError"
     # The endpoint is public: what failed, not where (the address stays in the log).
     assert "127.0.0.1" not in response.content.decode()
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_prometheus_follows_its_switch(redis_client, shared_db):

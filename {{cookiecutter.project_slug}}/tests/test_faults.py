@@ -18,7 +18,7 @@ from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 
 from {{ cookiecutter.project_slug }}.tasks.probes import forget, send_records, tally, trace
 
-from .conftest import delete_keys, start_worker, stop_worker
+from .helpers import delete_keys, start_worker, stop_worker, wait_until
 from .redis_server import RedisServer
 
 CONFIG = settings.CONFIG
@@ -36,16 +36,6 @@ def report(fault: str, counts: dict[str, int]) -> None:
         f"\n{fault}: {counts['sent']} sent, {counts['completed']} completed, "
         f"{counts['lost']} lost, {counts['duplicates']} duplicates"
     )
-
-
-def wait_until(condition, timeout: float, what: str, state=None) -> None:
-    """Poll ``condition``; on timeout say what was awaited and, if given, ``state()``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            detail = f"; {state()}" if state else ""
-            raise AssertionError(f"not within {timeout} s: {what}{detail}")
-        time.sleep(0.02)
 
 
 def completed(run: str, count: int):

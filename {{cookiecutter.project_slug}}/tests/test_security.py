@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from .conftest import manage, start_worker, stop_worker
+from .helpers import manage, start_worker, stop_worker
 from .redis_server import RedisServer
 
 

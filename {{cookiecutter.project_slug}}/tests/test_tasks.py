@@ -1,7 +1,6 @@
 """Tasks through real Redis to a real worker, on every queue; each Redis role in its own DB."""
 
 import os
-import time
 import uuid
 
 import pytest
@@ -11,6 +10,8 @@ from django.core.cache import cache
 
 from {{ cookiecutter.project_slug }}.config.names import example_actor_name
 from {{ cookiecutter.project_slug }}.tasks import actors
+
+from .helpers import wait_until
 
 CONFIG = settings.CONFIG
 QUEUES = CONFIG.tasks.dramatiq.queues
@@ -22,13 +23,11 @@ def example_actor(queue):
 
 
 def wait_for_run(queue, token, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def this_run():
         run = cache.get(f"tasks:last_run:{queue}")
-        if run and run["payload"].get("token") == token:
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"no worker ran the {queue!r} example within {timeout} s")
+        return run if run and run["payload"].get("token") == token else None
+
+    return wait_until(this_run, timeout, f"a worker ran the {queue!r} example")
 
 
 @pytest.mark.parametrize("queue", QUEUES)
