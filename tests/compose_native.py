@@ -39,6 +39,7 @@ class NativeStack:
     config: dict
     tmp: Path
     ports: dict = field(default_factory=dict)  # (service host, container port) -> local port
+    volumes: dict = field(default_factory=dict)  # named volume's mount point -> local folder
     processes: dict = field(default_factory=dict)  # service -> Popen
     database: str | None = None
     logs: dict = field(default_factory=dict)
@@ -51,6 +52,8 @@ class NativeStack:
             value = re.sub(rf"(?<=[@/]){re.escape(host)}:{port}\b", f"127.0.0.1:{local}", value)
             value = value.replace(f"0.0.0.0:{port}", f"127.0.0.1:{local}")
             value = value.replace(f"127.0.0.1:{port}/", f"127.0.0.1:{local}/")
+        for target, local in self.volumes.items():  # sqlite:////data/db.sqlite3
+            value = value.replace(f"sqlite:///{target}/", f"sqlite:///{local}/")
         if self.database:
             value = re.sub(r"@postgres:5432/\w+", f"@127.0.0.1:5432/{self.database}", value)
         return value
@@ -85,6 +88,11 @@ class NativeStack:
         for name, service in services.items():
             for port in service.get("ports", []):
                 self.ports[(name, int(port["target"]))] = free_port()
+            for volume in service.get("volumes", []) if "build" in service else []:
+                if volume["type"] == "volume":  # the project's own, e.g. SQLite's /data
+                    local = self.tmp / "volumes" / volume["source"]
+                    local.mkdir(parents=True, exist_ok=True)
+                    self.volumes[volume["target"]] = local
         for name, service in services.items():
             image = service.get("image", "")
             if image.startswith("redis"):
