@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 TEMPLATE = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+# Figures the engine tests measure, printed at the end of the run (xdist workers write them).
+FIGURES = Path(tempfile.gettempdir()) / "cookiecutter-django-dramatiq-engine-figures.txt"
 # check-jsonschema's copy of the GitHub Actions workflow schema (no network needed).
 GITHUB_WORKFLOW = ["--builtin-schema", "vendor.github-workflows"]
 
@@ -115,3 +118,18 @@ def bake(cookies):
         return Path(result.project_path)
 
     return _bake
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "engine: runs compose stacks on a Docker engine (REQUIRE_DOCKER=1: required)"
+    )
+    if not hasattr(config, "workerinput"):  # the controller, once per run
+        FIGURES.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES.exists():
+        terminalreporter.section("figures measured on the Docker engine")
+        for line in FIGURES.read_text().splitlines():
+            terminalreporter.write_line(line)

@@ -1,0 +1,262 @@
+"""`docker compose up` on a real Docker engine: the dev and prod stacks of two option sets.
+
+Required where CI asks (``REQUIRE_DOCKER=1``: no engine is then a failure); skipped on a
+machine without Docker otherwise. Bakes use Python 3.11, the one base image with a
+stand-in on machines without a registry (``../shared/tools/docker-engine/up``).
+"""
+
+import contextlib
+import os
+import signal
+import time
+
+import pytest
+from engine import Stack, engine_problem, figure, image_size_mb
+
+from conftest import run, wait_until
+
+OPTION_SETS = {
+    # PostgreSQL, task admin and results: the defaults' shape.
+    "pg": {
+        "project_name": "Engine Pg",
+        "database": "postgresql",
+        "admin_enabled": True,
+        "use_results": True,
+    },
+    # SQLite, Prometheus and queues of other names.
+    "lite": {
+        "project_name": "Engine Lite",
+        "database": "sqlite",
+        "prometheus_enabled": True,
+        "task_queues": "default,emails,reports_2",
+    },
+}
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="session")
+def engine():
+    problem = engine_problem()
+    if problem and os.environ.get("REQUIRE_DOCKER") == "1":
+        pytest.fail(f"REQUIRE_DOCKER=1 but no Docker engine with Compose answers: {problem}")
+    if problem:
+        pytest.skip(f"no Docker engine: {problem}")
+
+
+@pytest.fixture
+def baked(bake, engine):
+    def _baked(option_set: str):
+        project = bake(python_version="3.11", **OPTION_SETS[option_set])
+        # As on a developer's machine: the checkout belongs to uid 1000, the dev image's
+        # default DEV_UID, so the container can write where it is mounted.
+        run(["chown", "-R", "1000:1000", str(project)])
+        return project
+
+    return _baked
+
+
+@pytest.fixture
+def stacks():
+    made: list[Stack] = []
+    yield made
+    for stack in made:
+        stack.down()
+
+
+def dev_stack(project, stacks) -> Stack:
+    stack = Stack(project, "dev", "compose.yaml", env_file=False)
+    stacks.append(stack)
+    return stack
+
+
+def prod_stack(project, stacks) -> Stack:
+    stack = Stack(project, "prod", "compose.prod.yaml", env_file=True)
+    stacks.append(stack)
+    return stack
+
+
+def queues_of(option_set: str) -> list[str]:
+    return OPTION_SETS[option_set].get("task_queues", "critical,default,background").split(",")
+
+
+@pytest.mark.parametrize("option_set", OPTION_SETS)
+def test_dev_stack(baked, stacks, option_set):
+    project = baked(option_set)
+    stack = dev_stack(project, stacks)
+    seconds = stack.up()
+    figure(f"{option_set} dev: up --build --wait to all healthy {seconds:.0f} s")
+
+    ping = stack.manage("tasks_ping", "--timeout", "60")
+    queues = queues_of(option_set)
+    assert f"all {len(queues)} queues answered" in ping.stdout, ping.stdout
+    for queue in queues:
+        assert f"{queue} " in ping.stdout
+
+    status, _, body = stack.get("/healthz/")
+    assert status == 200, body
+    assert '"failed": []' in body
+
+    # The project's own suite in the dev image, against the compose Redis and database.
+    tests = stack.compose("run", "--rm", "-T", "web", "pytest", "-q", timeout=900, check=False)
+    assert tests.returncode == 0, tests.stdout[-5000:] + tests.stderr[-2000:]
+    summary = tests.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary
+    figure(f"{option_set} dev: pytest in the web container: {summary}")
+
+
+@pytest.mark.parametrize("option_set", OPTION_SETS)
+def test_prod_stack(baked, stacks, option_set):
+    project = baked(option_set)
+    stack = prod_stack(project, stacks)
+    started = time.monotonic()
+    stack.compose("build", timeout=900)
+    built = time.monotonic() - started
+    seconds = stack.up(build=False)
+    slug = project.name
+    figure(
+        f"{option_set} prod: build {built:.0f} s, image {image_size_mb(f'{slug}:latest'):.0f} MB, "
+        f"up --wait to all healthy {seconds:.0f} s"
+    )
+
+    containers = stack.containers()
+    services = {c["Service"]: c for c in containers}
+    workers = [f"worker-{queue.replace('_', '-')}" for queue in queues_of(option_set)]
+    for name in ["web", *workers]:
+        assert services[name]["State"] == "running", services[name]
+        assert stack.health(name) == "healthy"
+        uid = stack.exec(name, "id", "-u").stdout.strip()
+        assert uid != "0", f"{name} runs as root"
+    databases = {"redis-broker", "redis-cache", "postgres"}
+    for container in containers:
+        published = [p for p in container.get("Publishers") or [] if p.get("PublishedPort")]
+        if container["Service"] == "web":
+            assert {p["TargetPort"] for p in published} == {8000}  # IPv4 and IPv6
+        else:
+            assert published == [], f"{container['Service']} publishes {published}"
+    assert set(services) - {"web", "migrate", *workers} <= databases
+
+    # TLS ends at a proxy: plain HTTP is sent to HTTPS, the proxy's header is trusted.
+    status, headers, _ = stack.get("/", {"Host": "example.com"})
+    assert (status, headers.get("Location")) == (301, "https://example.com/")
+    status, headers, body = stack.get(
+        "/healthz/", {"Host": "example.com", "X-Forwarded-Proto": "https"}
+    )
+    assert status == 200 and '"failed": []' in body, body
+    # /healthz/ is answered before SecurityMiddleware (container checks speak plain HTTP);
+    # a page behind it gets HSTS when the proxy says the request came over HTTPS.
+    status, headers, _ = stack.get(
+        "/admin/login/", {"Host": "example.com", "X-Forwarded-Proto": "https"}
+    )
+    assert status == 200
+    assert "max-age=31536000" in headers.get("Strict-Transport-Security", "")
+
+    time.sleep(5)  # idle: workers started, nothing running
+    memory = stack.memory_mib()
+    for name in workers:
+        figure(f"{option_set} prod: idle memory {name} {memory[name]:.0f} MiB")
+    figure(f"{option_set} prod: idle memory web {memory['web']:.0f} MiB")
+
+    # The database survives `down` and `up` (its volume stays; down -v is the cleanup).
+    stack.python(
+        "import json; from django.contrib.auth.models import Group; "
+        "Group.objects.create(name='survivor'); print(json.dumps(1))"
+    )
+    stack.compose("down", "-t", "30")
+    stack.up(build=False)
+    count = stack.python(
+        "import json; from django.contrib.auth.models import Group; "
+        "print(json.dumps(Group.objects.filter(name='survivor').count()))"
+    )
+    assert count == 1
+
+
+class Probe:
+    """``record`` messages sent and counted by message id from inside the web container."""
+
+    def __init__(self, stack: Stack, slug: str):
+        self.stack = stack
+        self.slug = slug
+
+    def send(self, count: int, seconds: float) -> tuple[str, list[str]]:
+        run_id, ids = self.stack.python(
+            f"import json; from {self.slug}.tasks.probes import send_records; "
+            f"print(json.dumps(send_records({count}, seconds={seconds})))"
+        )
+        return run_id, ids
+
+    def tally(self, run_id: str, ids: list[str]) -> dict[str, int]:
+        return self.stack.python(
+            f"import json; from {self.slug}.tasks.probes import tally; "
+            f"print(json.dumps(tally({run_id!r}, {ids!r})))"
+        )
+
+    def finish(self, fault: str, run_id: str, ids: list[str], timeout: float) -> dict:
+        """Wait until all are done (or time is up); print and record the counts."""
+        counts: dict = {}
+        started = time.monotonic()
+
+        def all_done() -> bool:
+            counts.update(self.tally(run_id, ids))
+            return counts["completed"] == counts["sent"]
+
+        with contextlib.suppress(AssertionError):  # the counts then say how many were lost
+            wait_until(all_done, timeout, f"{fault}: every message done", interval=2)
+        figure(
+            f"fault {fault}: {counts['sent']} sent / {counts['completed']} completed / "
+            f"{counts['lost']} lost ({counts['duplicates']} run twice; "
+            f"{time.monotonic() - started:.0f} s from the fault to the last)"
+        )
+        return counts
+
+
+def test_prod_faults(baked, stacks):
+    """Kill, stop and restart in production; count every message by its id."""
+    project = baked("pg")
+    stack = prod_stack(project, stacks)
+    stack.up()
+    probe = Probe(stack, project.name)
+
+    # SIGKILL to the worker's main process (the dramatiq master, PID 1) mid-run.
+    run_id, ids = probe.send(400, seconds=1.0)
+    wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
+    os.kill(stack.main_pid("worker-default"), signal.SIGKILL)
+    at_kill = probe.tally(run_id, ids)["completed"]
+    assert at_kill < len(ids), "the run ended before the kill: nothing was mid-run"
+    wait_until(lambda: stack.health("worker-default") == "healthy", 180, "worker back by restart")
+    assert int(stack.inspect("worker-default", "{{.RestartCount}}")) >= 1
+    counts = probe.finish("SIGKILL worker-default", run_id, ids, timeout=420)
+    assert counts["lost"] == 0
+
+    # `compose stop` (SIGTERM, inside the grace period) mid-run, then start again.
+    run_id, ids = probe.send(400, seconds=1.0)
+    wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
+    stack.compose("stop", "worker-default", timeout=700)
+    at_stop = probe.tally(run_id, ids)["completed"]
+    assert at_stop < len(ids), "the run ended before the stop"
+    stack.up("worker-default", build=False)
+    counts = probe.finish("compose stop worker-default", run_id, ids, timeout=300)
+    assert counts["lost"] == 0 and counts["duplicates"] == 0
+
+    # The broker's Redis restarted while messages wait (no worker consuming them).
+    stack.compose("stop", "worker-default", timeout=700)
+    run_id, ids = probe.send(300, seconds=0.0)
+    stack.compose("restart", "redis-broker", timeout=120)
+    wait_until(lambda: stack.health("redis-broker") == "healthy", 60, "broker Redis healthy")
+    stack.up("worker-default", build=False)
+    counts = probe.finish("broker Redis restart", run_id, ids, timeout=300)
+    assert counts["lost"] == 0
+
+
+def test_a_broken_compose_file_fails_the_engine_test(baked, stacks):
+    """A worker healthcheck that can never pass makes `up --wait` (and so the tests) fail."""
+    project = baked("lite")
+    compose = project / "compose.yaml"
+    text = compose.read_text()
+    check = '["CMD", "python", "-m", "engine_lite.tasks.healthcheck"]'
+    assert check in text
+    broken = text.replace(check, '["CMD", "false"]')
+    compose.write_text(broken.replace("start_period: 30s", "start_period: 1s"))
+    stack = dev_stack(project, stacks)
+    with pytest.raises(AssertionError, match="up --wait failed") as failure:
+        stack.up(timeout=240)
+    assert "worker" in str(failure.value)
