@@ -39,7 +39,10 @@ def trace_key(run: str, what: str) -> str:
 
 def _count(run: str, what: str, message_id: str) -> None:
     key = trace_key(run, what)
-    store().pipeline().hincrby(key, message_id, 1).expire(key, TRACE_TTL).execute()
+    pipe = store().pipeline()
+    pipe.hincrby(key, message_id, 1)
+    pipe.expire(key, TRACE_TTL)
+    pipe.execute()
 
 
 @dramatiq.actor(queue_name="default")
@@ -104,7 +107,11 @@ def send_records(
 def trace(run: str, what: str = "done") -> dict[str, int]:
     """How many times each message id was tried or done."""
     raw = store().hgetall(trace_key(run, what))
-    return {key.decode(): int(value) for key, value in raw.items()}
+    # bytes from redis-py's client; typed bytes | str since redis-py 6 ships its own hints.
+    return {
+        key.decode() if isinstance(key, bytes) else key: int(value)
+        for key, value in raw.items()
+    }
 
 
 def tally(run: str, ids: Iterable[str]) -> dict[str, int]:
