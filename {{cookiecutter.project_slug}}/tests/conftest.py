@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection
 
 from {{ cookiecutter.project_slug }}.tasks.ping import send_pings, wait_for_answers
+from {{ cookiecutter.project_slug }}.tasks.task_rows import flush_tracking
 
 from .helpers import delete_keys, start_worker, stop_worker
 
@@ -42,6 +43,14 @@ def redis_client():
     server = CONFIG.cache_default.redis_url
     for db, pattern in patterns.items():
         delete_keys(redis.Redis.from_url(server, db=db), pattern)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tracking_written(django_db_setup, django_db_blocker):
+    """This process's tracked enqueues reach the test database before it is dropped."""
+    yield
+    with django_db_blocker.unblock():
+        flush_tracking()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from django.urls import path
 from django_dramatiq.models import Task
 
 from {{ cookiecutter.project_slug }}.tasks.actors import default_example
+from {{ cookiecutter.project_slug }}.tasks.task_rows import flush_tracking
 
 
 def enqueue(request: HttpRequest) -> JsonResponse:
@@ -49,5 +50,6 @@ class EnqueueFromAViewTest(TransactionTestCase):
         self.assertEqual(run["payload"], {"token": token})
         self.assertEqual(run["queue"], "default")
         if settings.CONFIG.tasks.dramatiq.admin_enabled:  # the task's row says done
+            flush_tracking(self.broker)  # rows are written in batches: write them now
             task = Task.tasks.get(id=response.json()["message_id"])
             self.assertEqual(task.status, Task.STATUS_DONE)

@@ -8,6 +8,7 @@ worker runs come from one list.
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .tracking import BATCHED, TrackingConfig
 from .workers import ADMIN_MIDDLEWARE, PROMETHEUS_MIDDLEWARE, DramatiqConfig
 
 # This project's package: the runtime's middleware live under it.
@@ -15,6 +16,8 @@ PROJECT_PACKAGE = __name__.split(".")[0]
 RUNTIME_MIDDLEWARE = f"{PROJECT_PACKAGE}.tasks.middleware"
 REQUEUE_PREFETCHED = f"{RUNTIME_MIDDLEWARE}.requeue.RequeuePrefetched"
 LIVENESS_FILE = f"{RUNTIME_MIDDLEWARE}.liveness.LivenessFile"
+TASK_TRACKING = f"{RUNTIME_MIDDLEWARE}.tracking.TaskTracking"
+DAY_MS = 86_400_000
 
 REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
 STUB_RATE_LIMITS = "dramatiq.rate_limits.backends.stub.StubBackend"
@@ -45,13 +48,36 @@ def switched(workers: DramatiqConfig) -> list[str]:
     return paths
 
 
+def tracker(workers: DramatiqConfig, tracking: TrackingConfig) -> Component:
+    """What takes the admin's place in the stack: our batched tracker, or theirs."""
+    if tracking.tracker != BATCHED:
+        return Component(ADMIN_MIDDLEWARE)
+    return Component(
+        TASK_TRACKING,
+        {
+            "batch_size": tracking.batch_size,
+            "flush_interval": tracking.flush_interval,
+            "buffer_limit": tracking.buffer_limit,
+            "retention": tracking.retention_days * DAY_MS or None,
+            "prune_interval": tracking.prune_interval,
+            "prune_batch": tracking.prune_batch,
+            "metrics": workers.prometheus_enabled,
+        },
+    )
+
+
 def stack(
-    workers: DramatiqConfig, *, enabled: bool, broker_url: str
+    workers: DramatiqConfig,
+    tracking: TrackingConfig | None = None,
+    *,
+    enabled: bool,
+    broker_url: str,
 ) -> list[Component]:
     """Every middleware the broker gets, in order, with the models' values as arguments.
 
     ``enabled=False`` (a stub broker) leaves out what needs Redis.
     """
+    tracking = tracking or TrackingConfig()
     rate_limits = (
         Component(REDIS_RATE_LIMITS, {"url": broker_url})
         if enabled
@@ -71,6 +97,9 @@ def stack(
     }
     components = []
     for path in switched(workers):
+        if path == ADMIN_MIDDLEWARE:
+            components.append(tracker(workers, tracking))
+            continue
         module, name = path.rsplit(".", 1)
         own = module.startswith("dramatiq.middleware")
         components.append(Component(path, configured.get(name, {}) if own else {}))

@@ -3,11 +3,12 @@
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from . import middleware, redis_urls
 from .cache import CacheConfig
 from .middleware import REDIS_RATE_LIMITS, STUB_RATE_LIMITS, Component
+from .tracking import TrackingConfig
 from .workers import DramatiqConfig
 
 REDIS_BROKER = "dramatiq.brokers.redis.RedisBroker"
@@ -65,6 +66,10 @@ class TaskConfig(BaseModel):
     dramatiq: DramatiqConfig = Field(
         default_factory=DramatiqConfig, description="Dramatiq-specific configuration"
     )
+    tracking: TrackingConfig = Field(
+        default_factory=TrackingConfig,
+        description="Task tracking for the admin (on with dramatiq.admin_enabled)",
+    )
 
     @field_validator("broker_url", "result_backend", mode="before")
     @classmethod
@@ -80,10 +85,14 @@ class TaskConfig(BaseModel):
     def _empty_result_backend(cls, value):
         return value or None
 
-    @field_validator("dramatiq", mode="before")
+    @field_validator("dramatiq", "tracking", mode="before")
     @classmethod
-    def _default_dramatiq(cls, value):
-        return DramatiqConfig() if value is None else value
+    def _default_section(cls, value, info: ValidationInfo):
+        """An empty section (``dramatiq:`` alone in YAML) is that section's defaults."""
+        if value is not None:
+            return value
+        sections = {"dramatiq": DramatiqConfig, "tracking": TrackingConfig}
+        return sections[str(info.field_name)]()
 
     def resolved(self, cache: CacheConfig) -> "TaskConfig":
         """This config with the broker and results URLs filled in from the cache's server."""
@@ -137,7 +146,10 @@ class TaskConfig(BaseModel):
         django_dramatiq appends ``Results`` after these when results are on.
         """
         return middleware.stack(
-            self.dramatiq, enabled=self.enabled, broker_url=self.broker_url
+            self.dramatiq,
+            self.tracking,
+            enabled=self.enabled,
+            broker_url=self.broker_url,
         )
 
     def _broker_options(self) -> dict[str, Any]:

@@ -37,22 +37,27 @@ def trace_key(run: str, what: str) -> str:
     return f"{settings.CONFIG.cache_default.key_prefix}:probe:{run}:{what}"
 
 
-def _count(run: str, what: str, message_id: str) -> None:
+def _count(run: str, what: str, message_id: str) -> int:
+    """Count one more ``what`` of ``message_id``; the count so far."""
     key = trace_key(run, what)
     pipe = store().pipeline()
     pipe.hincrby(key, message_id, 1)
     pipe.expire(key, TRACE_TTL)
-    pipe.execute()
+    return int(pipe.execute()[0])
 
 
 @dramatiq.actor(queue_name="default")
-def record(run: str, message_id: str, seconds: float = 0.0, fail: bool = False):
-    """Count the attempt, work for ``seconds``, then fail or count the completion."""
-    _count(run, "tries", message_id)
+def record(run: str, message_id: str, seconds: float = 0.0, fail: bool | int = False):
+    """Count the attempt, work for ``seconds``, then fail or count the completion.
+
+    ``fail``: True fails every try; a number n fails the first n tries (then retries
+    succeed).
+    """
+    tries = _count(run, "tries", message_id)
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         time.sleep(min(STEP, left))
-    if fail:
+    if fail is True or (not isinstance(fail, bool) and tries <= fail):
         raise ProbeFailure(f"probe {message_id} failed on purpose")
     _count(run, "done", message_id)
 
@@ -77,8 +82,9 @@ def send_records(
     *,
     run: str | None = None,
     seconds: float = 0.0,
-    fail: bool = False,
+    fail: bool | int = False,
     queue: str = "default",
+    options: dict | None = None,
     broker: dramatiq.Broker | None = None,
     created_ago_ms: int = 0,
     delay_ms: int | None = None,
@@ -87,7 +93,8 @@ def send_records(
 
     Each message carries its own message id as an argument, so the trace is keyed by it.
     ``created_ago_ms`` backdates the messages, as if they had waited that long;
-    ``delay_ms`` holds them back, as a retry's backoff or ``send_with_options(delay=)``.
+    ``delay_ms`` holds them back, as a retry's backoff or ``send_with_options(delay=)``;
+    ``options`` are message options (``max_retries``, ``max_age``, ...).
     """
     run = run or uuid.uuid4().hex
     broker = broker or record.broker
@@ -98,6 +105,7 @@ def send_records(
             args=(run, message.message_id, seconds, fail),
             queue_name=queue,
             message_timestamp=message.message_timestamp - created_ago_ms,
+            options={**message.options, **(options or {})},
         )
         broker.enqueue(message, delay=delay_ms)
         ids.append(message.message_id)

@@ -1,0 +1,270 @@
+"""Task tracking in batches: every state change, none of the per-task database round trips."""
+
+import atexit
+import logging
+import os
+import threading
+import time
+import traceback
+from datetime import timedelta
+from typing import Any, NamedTuple
+
+from dramatiq.common import q_name
+from dramatiq.middleware import Middleware
+
+logger = logging.getLogger(__name__)
+
+# django_dramatiq's Task statuses (its model is not imported here: settings load this).
+ENQUEUED, DELAYED, RUNNING = "enqueued", "delayed", "running"
+DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+
+
+class Change(NamedTuple):
+    at: float  # time.time() when it happened
+    status: str
+    message: Any  # dramatiq Message or MessageProxy; encoded when written
+
+
+class TaskTracking(Middleware):
+    """Record each message's state in django_dramatiq's ``Task`` table, in batches.
+
+    The same states as django_dramatiq's ``AdminMiddleware`` (enqueued, delayed, running,
+    done, failed with its traceback, skipped; a retry is the failure followed by a new
+    "delayed"), held per process and written by a thread of this middleware: one bulk
+    upsert per flush, when ``batch_size`` messages wait or ``flush_interval`` has passed.
+    Changes of one message within a batch collapse to the latest; a row only takes a change
+    newer than its own (``tasks.task_rows.upsert``), so processes may flush in any order.
+    An enqueue is stamped before the message reaches Redis: no worker can record a later
+    state with an earlier time.
+
+    Tracking never fails a task: when the database is away the batch is dropped with a
+    counted warning (and ``dramatiq_tracking_dropped_total`` when ``metrics``), and
+    beyond ``buffer_limit`` held messages new changes are dropped too. What a process holds
+    is written when its worker stops, and at interpreter exit (web processes).
+
+    With ``retention`` set, one worker process at a time (a Redis lock beside the broker's
+    keys) deletes rows unchanged for longer, every ``prune_interval``.
+
+    Parameters:
+      batch_size(int): Messages written per statement.
+      flush_interval(int): Milliseconds a change waits at most before it is written.
+      buffer_limit(int): Messages held unwritten per process at most.
+      retention(int): Milliseconds a row is kept after its last change (None: forever).
+      prune_interval(int): Milliseconds between two retention passes.
+      prune_batch(int): Rows deleted per statement.
+      metrics(bool): Count dropped changes in a Prometheus counter.
+    """
+
+    def __init__(
+        self,
+        *,
+        batch_size: int = 500,
+        flush_interval: int = 250,
+        buffer_limit: int = 50_000,
+        retention: int | None = None,
+        prune_interval: int = 600_000,
+        prune_batch: int = 1000,
+        metrics: bool = False,
+    ) -> None:
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.buffer_limit = buffer_limit
+        self.retention = retention
+        self.prune_interval = prune_interval
+        self.prune_batch = prune_batch
+        self.metrics = metrics
+        self.dropped = 0
+        self._unreported = 0
+        self._warned_at = -1.0
+        self._dropped_counter: Any = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._reset()
+
+    def _reset(self) -> None:
+        """Fresh state for this process (a forked child must not share its parent's)."""
+        self._pid = os.getpid()
+        self._pending: dict[str, Change] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_prune = time.monotonic() + self.prune_interval / 1000
+        self._prune_lock: tuple[Any, str] | None = None
+        self._at_exit = False
+
+    # -- Dramatiq's hooks --------------------------------------------------------------
+
+    def after_process_boot(self, broker) -> None:
+        if self.metrics:
+            import prometheus_client  # after Prometheus set its multiprocess folder
+
+            self._dropped_counter = prometheus_client.Counter(
+                "dramatiq_tracking_dropped_total",
+                "Task state changes dropped by the tracker (database away, buffer full).",
+                registry=None,
+            )
+
+    def after_worker_boot(self, broker, worker) -> None:
+        client = getattr(broker, "client", None)
+        if self.retention and client is not None:
+            self._prune_lock = (client, f"{broker.namespace}:__tracking-prune__")
+        self._ensure_thread()
+
+    def before_enqueue(self, broker, message, delay) -> None:
+        self._local.enqueued_at = time.time()
+
+    def after_enqueue(self, broker, message, delay) -> None:
+        at = getattr(self._local, "enqueued_at", None) or time.time()
+        self._local.enqueued_at = None
+        self._record(at, DELAYED if delay else ENQUEUED, message)
+
+    def before_process_message(self, broker, message) -> None:
+        self._record(time.time(), RUNNING, message)
+
+    def after_skip_message(self, broker, message) -> None:
+        self._record(time.time(), SKIPPED, message)
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        if exception is None:
+            self._record(time.time(), DONE, message)
+            return
+        # As AdminMiddleware: the admin shows the traceback from the message's options.
+        message.options["traceback"] = "".join(
+            traceback.format_exception(exception, limit=30)
+        )
+        self._record(time.time(), FAILED, message)
+
+    def after_worker_shutdown(self, broker, worker) -> None:
+        self.close()
+
+    # -- the buffer ----------------------------------------------------------------------
+
+    def _record(self, at: float, status: str, message) -> None:
+        if self._pid != os.getpid():
+            self._reset()
+        with self._lock:
+            pending = self._pending
+            held = pending.get(message.message_id)
+            if held is None and len(pending) >= self.buffer_limit:
+                self._drop(1, "the buffer is full")
+                return
+            if held is None or at >= held.at:
+                pending[message.message_id] = Change(at, status, message)
+            full = len(pending) >= self.batch_size
+        self._ensure_thread()
+        if full:
+            self._wake.set()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="task-tracking", daemon=True
+                )
+                self._thread.start()
+                if not self._at_exit:
+                    self._at_exit = True
+                    atexit.register(self.close)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.flush_interval / 1000)
+            self._wake.clear()
+            self.flush()
+            if self._prune_lock and time.monotonic() >= self._next_prune:
+                self._next_prune = time.monotonic() + self.prune_interval / 1000
+                self.prune()
+
+    def flush(self) -> int:
+        """Write what this process holds; how many messages were written."""
+        with self._lock:
+            batch, self._pending = self._pending, {}
+        written = 0
+        changes = list(batch.values())
+        for start in range(0, len(changes), self.batch_size):
+            chunk = changes[start : start + self.batch_size]
+            try:
+                written += self._write(chunk)
+            except Exception as exc:
+                self._drop(len(chunk), f"the database refused them ({exc!r})")
+                self._discard_connection()
+        return written
+
+    def close(self) -> None:
+        """Stop the thread and write what is left (a stopping worker, an exiting process)."""
+        if self._pid != os.getpid():
+            return
+        self._stopping.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+        self.flush()
+        self._discard_connection()
+
+    def _drop(self, count: int, why: str) -> None:
+        """Count what is lost; warn at most once a second (a full buffer drops a lot)."""
+        self.dropped += count
+        self._unreported += count
+        if self._dropped_counter is not None:
+            self._dropped_counter.inc(count)
+        if time.monotonic() - self._warned_at >= 1:
+            self._warned_at = time.monotonic()
+            logger.warning(
+                "Task tracking dropped %d state change(s), %d in all: %s.",
+                self._unreported,
+                self.dropped,
+                why,
+            )
+            self._unreported = 0
+
+    # -- the database --------------------------------------------------------------------
+
+    @staticmethod
+    def _write(changes: list[Change]) -> int:
+        from ..task_rows import Row, moment, upsert
+
+        return upsert(
+            Row(
+                id=change.message.message_id,
+                status=change.status,
+                created_at=moment(change.message.message_timestamp / 1000),
+                updated_at=moment(change.at),
+                message_data=change.message.encode(),
+                actor_name=change.message.actor_name,
+                queue_name=q_name(change.message.queue_name),
+            )
+            for change in changes
+        )
+
+    @staticmethod
+    def _discard_connection() -> None:
+        """Close this thread's connection: a broken one is then not reused."""
+        from django.db import connections
+        from django_dramatiq.models import DATABASE_LABEL
+
+        try:
+            connections[DATABASE_LABEL].close()
+        except Exception as exc:
+            logger.debug("Closing the tracking connection failed: %r", exc)
+
+    def prune(self) -> int:
+        """Delete rows older than the retention, if this process gets the pass's lock."""
+        if not self.retention or not self._prune_lock:
+            return 0
+        client, key = self._prune_lock
+        try:
+            if not client.set(key, os.getpid(), nx=True, px=self.prune_interval):
+                return 0  # another worker has this pass
+            from ..task_rows import prune
+
+            deleted = prune(timedelta(milliseconds=self.retention), self.prune_batch)
+        except Exception as exc:
+            logger.warning("Task retention pass failed: %r", exc)
+            self._discard_connection()
+            return 0
+        if deleted:
+            logger.info("Task retention deleted %d row(s).", deleted)
+        return deleted
