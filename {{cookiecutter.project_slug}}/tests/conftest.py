@@ -50,7 +50,7 @@ def tracking_written(django_db_setup, django_db_blocker):
     """This process's tracked enqueues reach the test database before it is dropped."""
     yield
     with django_db_blocker.unblock():
-        flush_tracking()
+        flush_tracking(close=True)
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,12 @@ import time
 import uuid
 from collections import Counter
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import redis
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from django_dramatiq.models import Task
 
 from {{ cookiecutter.project_slug }}.tasks import task_rows
@@ -180,6 +182,18 @@ def test_retention_deletes_old_rows_in_batches(db):
     assert set(Task.tasks.values_list("id", flat=True)) == {
         uuid.UUID(m.message_id) for m in new
     }
+
+
+def test_prune_tasks_command(db):
+    tracker = TaskTracking(flush_interval=60_000)
+    for age_days in (20, 5):
+        tracker._record(time.time() - age_days * 86_400, "done", noop.message())
+    tracker.flush()
+    out = StringIO()
+    call_command("prune_tasks", "--days", "10", stdout=out)
+    assert out.getvalue() == "deleted 1 task row(s) older than 10 day(s)\n"
+    with pytest.raises(CommandError, match="--days must be 1 or more, got 0"):
+        call_command("prune_tasks", "--days", "0")
 {%- if cookiecutter.database == "postgresql" %}
 
 

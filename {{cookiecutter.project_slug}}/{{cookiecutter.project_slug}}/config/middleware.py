@@ -17,6 +17,7 @@ RUNTIME_MIDDLEWARE = f"{PROJECT_PACKAGE}.tasks.middleware"
 REQUEUE_PREFETCHED = f"{RUNTIME_MIDDLEWARE}.requeue.RequeuePrefetched"
 LIVENESS_FILE = f"{RUNTIME_MIDDLEWARE}.liveness.LivenessFile"
 TASK_TRACKING = f"{RUNTIME_MIDDLEWARE}.tracking.TaskTracking"
+WORKER_REGISTRY = f"{RUNTIME_MIDDLEWARE}.registry.WorkerRegistry"
 DAY_MS = 86_400_000
 
 REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
@@ -105,6 +106,8 @@ def stack(
         components.append(Component(path, configured.get(name, {}) if own else {}))
     if enabled:
         components.append(Component(REQUEUE_PREFETCHED))
+        if workers.admin_enabled:  # the Queues page shows each worker's queues
+            components.append(Component(WORKER_REGISTRY))
         if workers.liveness_file:
             components.append(
                 Component(

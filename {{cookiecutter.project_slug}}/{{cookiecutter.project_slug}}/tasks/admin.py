@@ -74,3 +74,5 @@ if admin.site.is_registered(Task):
     admin.site.unregister(Task)  # django_dramatiq's, registered when its app loaded
 if settings.CONFIG.tasks.dramatiq.admin_enabled:
     admin.site.register(Task, TaskAdmin)
+    if settings.CONFIG.tasks.enabled:  # the admin's home links the Queues page
+        admin.site.index_template = "admin/tasks/index.html"

@@ -100,16 +100,21 @@ def prune(older_than: timedelta, batch: int = 1000) -> int:
             return deleted
 
 
-def flush_tracking(broker=None) -> int:
+def flush_tracking(broker=None, *, close: bool = False) -> int:
     """Write the state changes this process holds now (tests and shells; workers flush
-    by themselves every ``flush_interval``). How many messages were written."""
+    by themselves every ``flush_interval``). How many messages were written.
+
+    ``close`` also stops the writer thread and closes its connections, e.g. before a
+    test database is dropped.
+    """
     import dramatiq
 
     from .middleware.tracking import TaskTracking
 
     broker = broker or dramatiq.get_broker()
-    return sum(
-        middleware.flush()
-        for middleware in broker.middleware
-        if isinstance(middleware, TaskTracking)
-    )
+    trackers = [m for m in broker.middleware if isinstance(m, TaskTracking)]
+    if close:
+        for tracker in trackers:
+            tracker.close()
+        return 0
+    return sum(tracker.flush() for tracker in trackers)

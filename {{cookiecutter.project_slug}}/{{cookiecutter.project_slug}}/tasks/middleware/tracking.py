@@ -169,13 +169,17 @@ class TaskTracking(Middleware):
                     atexit.register(self.close)
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self.flush_interval / 1000)
-            self._wake.clear()
-            self.flush()
-            if self._prune_lock and time.monotonic() >= self._next_prune:
-                self._next_prune = time.monotonic() + self.prune_interval / 1000
-                self.prune()
+        stopping = self._stopping
+        try:
+            while not stopping.is_set():
+                self._wake.wait(self.flush_interval / 1000)
+                self._wake.clear()
+                self.flush()
+                if self._prune_lock and time.monotonic() >= self._next_prune:
+                    self._next_prune = time.monotonic() + self.prune_interval / 1000
+                    self.prune()
+        finally:
+            self._discard_connection()  # this thread's own
 
     def flush(self) -> int:
         """Write what this process holds; how many messages were written."""
@@ -203,6 +207,9 @@ class TaskTracking(Middleware):
             thread.join(timeout=30)
         self.flush()
         self._discard_connection()
+        # Usable again: a later change starts a new thread.
+        self._stopping = threading.Event()
+        self._thread = None
 
     def _drop(self, count: int, why: str) -> None:
         """Count what is lost; warn at most once a second (a full buffer drops a lot)."""

@@ -1,0 +1,92 @@
+"""The admin's Queues page and what it reads, on the real Redis with a real worker."""
+
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+from dramatiq.brokers.redis import RedisBroker
+
+from {{ cookiecutter.project_slug }}.tasks.probes import forget, noop, send_records, tally
+from {{ cookiecutter.project_slug }}.tasks.queues import BrokerView
+
+from .helpers import delete_keys, wait_until
+
+CONFIG = settings.CONFIG
+pytestmark = pytest.mark.skipif(
+    not (CONFIG.tasks.dramatiq.admin_enabled and CONFIG.tasks.enabled),
+    reason="the Queues page comes with admin_enabled",
+)
+
+
+@pytest.fixture
+def own_broker(redis_client):
+    """A broker on a namespace of its own, with no worker: counts stay put."""
+    namespace = f"{CONFIG.tasks.namespace}-page-{uuid.uuid4().hex[:8]}"
+    broker = RedisBroker(url=CONFIG.tasks.broker_url, namespace=namespace)
+    broker.declare_queue("default")
+    yield broker
+    delete_keys(broker.client, f"{namespace}:*")
+    broker.close()
+
+
+def test_counts_ages_and_dead_letter_actions(own_broker):
+    view = BrokerView(own_broker)
+    old = noop.message().copy(message_timestamp=int(time.time() * 1000) - 90_000)
+    own_broker.enqueue(old)
+    for _ in range(4):
+        own_broker.enqueue(noop.message())
+    for _ in range(2):
+        own_broker.enqueue(noop.message(), delay=60_000)
+    oldest = view.queues(["default"])[0].oldest_age
+    assert oldest is not None and 89 <= oldest < 120  # the head of the list, 90 s old
+    consumer = own_broker.consume("default", prefetch=3, timeout=1000)
+    fetched = [next(consumer) for _ in range(3)]
+    for message in fetched:  # nack: dead-lettered, as after the last retry
+        consumer.nack(message)
+    consumer.close()
+
+    (state,) = view.queues(["default"])
+    assert (state.ready, state.delayed, state.dead) == (2, 2, 3)
+    assert state.oldest_age is not None and state.oldest_age < 90  # the 90 s one went
+    dead = {m.message_id for m in view.dead_letters("default")}
+    assert dead == {m.message_id for m in fetched}
+
+    assert view.requeue_dead("default") == 3
+    (state,) = view.queues(["default"])
+    assert (state.ready, state.dead) == (5, 0)
+
+    consumer = own_broker.consume("default", prefetch=1, timeout=1000)
+    consumer.nack(next(consumer))
+    consumer.close()
+    assert view.purge_dead("default") == 1
+    assert view.queues(["default"])[0].dead == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_lists_queues_and_workers_and_requeues(worker, admin_client, client):
+    assert client.get("/admin/queues/").status_code == 302  # not staff: the login page
+
+    page = admin_client.get("/admin/queues/").content.decode()
+    for queue in CONFIG.tasks.dramatiq.queues:
+        assert f'data-queue="{queue}"' in page
+    assert '<tr class="alive">' in page
+    assert ", ".join(sorted(CONFIG.tasks.dramatiq.queues)) in page  # the worker's
+
+    # A message that fails its only try, dead-lettered, requeued from the page, done.
+    run, ids = send_records(1, fail=1, options={"max_retries": 0})
+    view = BrokerView()
+    wait_until(
+        lambda: ids[0] in {m.message_id for m in view.dead_letters("default")},
+        30,
+        "dead",
+    )
+    confirm = admin_client.get("/admin/queues/default/requeue/").content.decode()
+    assert ids[0] in confirm and "Yes, requeue them" in confirm
+    done = admin_client.post("/admin/queues/default/requeue/", follow=True)
+    assert "Requeued" in done.content.decode()
+    wait_until(
+        lambda: tally(run, ids)["completed"] == 1, 30, "the requeued message done"
+    )
+    forget(run)
+    assert admin_client.get("/admin/queues/nope/purge/").status_code == 404

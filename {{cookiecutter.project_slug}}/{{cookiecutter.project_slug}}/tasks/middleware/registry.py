@@ -1,0 +1,50 @@
+"""Which queues each worker consumes, beside the broker's heartbeats (for the Queues page)."""
+
+import json
+import logging
+import os
+import socket
+
+from dramatiq.common import q_name
+from dramatiq.middleware import Middleware
+
+logger = logging.getLogger(__name__)
+
+
+class WorkerRegistry(Middleware):
+    """Record this worker process's queues, host and pid under its broker id.
+
+    Dramatiq's heartbeats (``<namespace>:__heartbeats__``) say a worker is alive, not what it
+    consumes. One hash field per worker process, ``<namespace>:__workers__``, written at boot
+    and removed at shutdown; a field whose worker lost its heartbeat is removed by whoever
+    reads the hash (``tasks.queues.BrokerView.workers``). One HSET per worker start: no cost
+    per message.
+
+    Parameters:
+      key(str): The hash's name under the broker's namespace.
+    """
+
+    def __init__(self, *, key: str = "__workers__") -> None:
+        self.key = key
+
+    def after_worker_boot(self, broker, worker) -> None:
+        client = getattr(broker, "client", None)
+        if client is None:  # a stub broker
+            return
+        queues = sorted({q_name(name) for name in worker.consumers})
+        entry = {"queues": queues, "host": socket.gethostname(), "pid": os.getpid()}
+        try:
+            client.hset(
+                f"{broker.namespace}:{self.key}", broker.broker_id, json.dumps(entry)
+            )
+        except Exception as exc:  # the page then shows the worker without its queues
+            logger.warning("Could not register this worker's queues: %r", exc)
+
+    def before_worker_shutdown(self, broker, worker) -> None:
+        client = getattr(broker, "client", None)
+        if client is None:
+            return
+        try:
+            client.hdel(f"{broker.namespace}:{self.key}", broker.broker_id)
+        except Exception as exc:
+            logger.warning("Could not unregister this worker: %r", exc)
