@@ -14,11 +14,14 @@ DONE = {"requeue": "Requeued", "purge": "Purged"}
 
 def queues_page(request: HttpRequest) -> HttpResponse:
     view = BrokerView()
+    clients = view.clients()
+    workers = [client for client in clients if client.queues]
     context = {
         **admin.site.each_context(request),
         "title": "Queues",
         "queues": view.queues(settings.CONFIG.tasks.dramatiq.queues),
-        "workers": view.workers(),
+        "workers": workers,
+        "senders": len(clients) - len(workers),
         "heartbeat_timeout": view.heartbeat_timeout / 1000,
     }
     return render(request, "admin/tasks/queues.html", context)

@@ -53,6 +53,11 @@ class BrokerView:
         return f"{self.namespace}:{name}"
 
     def workers(self) -> list[WorkerState]:
+        """Processes that consume, from the registry; see ``clients`` for all."""
+        return [client for client in self.clients() if client.queues]
+
+    def clients(self) -> list[WorkerState]:
+        """Every process with a heartbeat: workers, and senders (any broker call beats)."""
         now = time.time() * 1000
         beats = self.client.zrange(self.key("__heartbeats__"), 0, -1, withscores=True)
         registry = self.client.hgetall(self.key(REGISTRY))
