@@ -7,6 +7,7 @@ default project and calls this; the smoke test calls it directly with tiny count
 """
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -89,6 +90,14 @@ class Bench:
     def fresh_database(self):
         import psycopg
 
+        self.sqlite_url = f"sqlite:///{self.logs / 'tracking.sqlite3'}"
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "-v", "0"],
+            cwd=self.project,
+            env={**self.env, "DATABASE_URL": self.sqlite_url},
+            check=True,
+        )
+
         with psycopg.connect(f"{self.args.postgres}/postgres", autocommit=True) as db:
             db.execute(f'DROP DATABASE IF EXISTS "{self.database}"')
             db.execute(f'CREATE DATABASE "{self.database}"')
@@ -106,9 +115,13 @@ class Bench:
             db.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
     # -------------------------------------------------------------- throughput
-    def drain(self, name, commands, env, outstanding, total):
-        """Start ``commands``, time the queue from first to last acknowledgement."""
-        procs = []
+    def drain(self, name, commands, env, outstanding, total, sample=None):
+        """Start ``commands``, time the queue from first to last acknowledgement.
+
+        ``sample``, called every 0.25 s while tasks complete, returns a number (the age of
+        the newest "done" row: how late the admin shows a state change).
+        """
+        procs, samples, sampled = [], [], 0.0
         started = time.perf_counter()
         for index, command in enumerate(commands):
             with open(self.logs / f"{name}-{index}.log", "w") as log:
@@ -133,6 +146,10 @@ class Bench:
                     break
                 if rss is None and left < total / 2:
                     rss = worker_rss(procs)
+                if sample and first and now - sampled >= 0.25 and left > total * 0.05:
+                    sampled = now
+                    if (value := sample()) is not None:
+                        samples.append(value)
                 dead = [p for p in procs if p.poll() is not None]
                 if dead or now - started > 1800:
                     log = (self.logs / f"{name}-0.log").read_text()[-3000:]
@@ -142,13 +159,20 @@ class Bench:
             for proc in procs:
                 stop(proc)
         elapsed = now - first[0]
-        return {
+        result = {
             "tasks_per_s": first[1] / elapsed if elapsed else float("inf"),
             "start_to_first_task_s": first[0] - started,
             "rss_mb_per_worker_process": rss or worker_rss(procs),
         }
+        if samples:
+            result["tracking_lag_s"] = {
+                "p50": percentile(samples, 50),
+                "max": max(samples),
+                "samples": len(samples),
+            }
+        return result
 
-    def dramatiq_run(self, name, command, processes, threads, **env):
+    def dramatiq_run(self, name, command, processes, threads, sample=None, **env):
         namespace = f"bench-{uuid.uuid4().hex[:8]}"
         env = {**env, "TASKS_NAMESPACE": namespace}
         broker_url = self.config(**env).tasks.broker_url
@@ -162,6 +186,7 @@ class Bench:
                 env,
                 lambda: client.hlen(f"{namespace}:default.msgs"),
                 self.args.tasks,
+                sample,
             )
         finally:
             delete_keys(client, f"{namespace}:*")
@@ -196,20 +221,34 @@ class Bench:
         worker = [PYTHON, "manage.py", "worker"]
         bare = [PYTHON, "-m", "dramatiq", "bare_app"]
         bare_env = {"BENCH_SLUG": self.slug, "DRAMATIQ_LIVENESS_FILE": ""}
+        tracked = {"DRAMATIQ_ADMIN_ENABLED": "true"}
+        sqlite = {**tracked, "DATABASE_URL": self.sqlite_url}
+        # django_dramatiq's AdminMiddleware, the tracker ours replaces, for comparison.
+        old = {**tracked, "TRACKING_TRACKER": "django_dramatiq"}
         results = {}
         for processes, threads in ((1, 8), (2, 8)):
             shape = f"{processes}x{threads}"
+            run = functools.partial(self.dramatiq_run, processes=processes, threads=threads)
             results[shape] = {
-                "bare": self.dramatiq_run("bare", bare, processes, threads, **bare_env),
-                "admin_off": self.dramatiq_run(
-                    "generated", worker, processes, threads, DRAMATIQ_ADMIN_ENABLED="false"
-                ),
-                "admin_on": self.dramatiq_run(
-                    "admin", worker, processes, threads, DRAMATIQ_ADMIN_ENABLED="true"
-                ),
+                "bare": run("bare", bare, **bare_env),
+                "admin_off": run("generated", worker, DRAMATIQ_ADMIN_ENABLED="false"),
+                "tracking_pg": run("tracking-pg", worker, sample=self.newest_done_age, **tracked),
+                "tracking_sqlite": run("tracking-sqlite", worker, **sqlite),
+                "admin_on": run("admin", worker, **old),
                 "celery": self.celery_run(processes, threads),
             }
         return results
+
+    def newest_done_age(self):
+        """Seconds since the newest "done" row changed (PostgreSQL's clock)."""
+        import psycopg
+
+        with psycopg.connect(f"{self.args.postgres}/{self.database}") as db:
+            (age,) = db.execute(
+                "SELECT extract(epoch FROM clock_timestamp() - max(updated_at)) "
+                "FROM django_dramatiq_task WHERE status = 'done'"
+            ).fetchone()
+        return None if age is None else float(age)
 
     # ----------------------------------------------------------------- enqueue
     def enqueue(self):
@@ -229,7 +268,11 @@ class Bench:
                 {"BENCH_SLUG": self.slug, "DRAMATIQ_LIVENESS_FILE": ""},
             ),
             "admin_off": (django + probe, {"DRAMATIQ_ADMIN_ENABLED": "false"}),
-            "admin_on": (django + probe, {"DRAMATIQ_ADMIN_ENABLED": "true"}),
+            "tracking_pg": (django + probe, {"DRAMATIQ_ADMIN_ENABLED": "true"}),
+            "admin_on": (
+                django + probe,
+                {"DRAMATIQ_ADMIN_ENABLED": "true", "TRACKING_TRACKER": "django_dramatiq"},
+            ),
         }
         results = {}
         for name, (setup, env) in variants.items():
@@ -449,7 +492,9 @@ def rows(results):
         bare = runs["bare"]["tasks_per_s"]
         for name, label in (
             ("admin_off", "generated worker, admin off"),
-            ("admin_on", "generated worker, admin on (PostgreSQL)"),
+            ("tracking_pg", "generated worker, tracking on (PostgreSQL)"),
+            ("tracking_sqlite", "generated worker, tracking on (SQLite)"),
+            ("admin_on", "old AdminMiddleware tracking (PostgreSQL)"),
             ("celery", "Celery worker (threads pool)"),
         ):
             ours = runs[name]["tasks_per_s"]
@@ -461,8 +506,22 @@ def rows(results):
                 runs["celery"]["tasks_per_s"],
             )
         )
+    for shape, runs in results["throughput"].items():
+        lag = runs["tracking_pg"].get("tracking_lag_s")
+        if lag:  # no baseline: the target is an absolute 2 s
+            table.append(
+                (
+                    f"tracking lag s (max of {lag['samples']}), {shape}: newest done row",
+                    lag["max"],
+                    None,
+                )
+            )
     enqueue = results["enqueue"]
-    for name, label in (("admin_off", "admin off"), ("admin_on", "admin on")):
+    for name, label in (
+        ("admin_off", "admin off"),
+        ("tracking_pg", "tracking on"),
+        ("admin_on", "old AdminMiddleware"),
+    ):
         for q in ("p50_ms", "p99_ms"):
             table.append(
                 (
@@ -544,7 +603,8 @@ def chart(results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [("admin_off", "generated, admin off"), ("admin_on", "generated, admin on"),
+    names = [("admin_off", "admin off"), ("tracking_pg", "tracking PG"),
+             ("tracking_sqlite", "tracking SQLite"), ("admin_on", "AdminMiddleware"),
              ("celery", "Celery")]  # fmt: skip
     shapes = list(results["throughput"])
     fig, ax = plt.subplots(figsize=(8, 4))

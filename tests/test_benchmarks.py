@@ -17,9 +17,16 @@ def test_benchmark_runs_on_a_tiny_count(tmp_path):
     results = json.loads((out / "results.json").read_text())
     for shape in ("1x8", "2x8"):
         runs = results["throughput"][shape]
-        assert set(runs) == {"bare", "admin_off", "admin_on", "celery"}
+        assert set(runs) == {
+            "bare",
+            "admin_off",
+            "tracking_pg",
+            "tracking_sqlite",
+            "admin_on",
+            "celery",
+        }
         assert all(r["tasks_per_s"] > 0 and r["rss_mb_per_worker_process"] for r in runs.values())
-    assert set(results["enqueue"]) == {"bare", "admin_off", "admin_on"}
+    assert set(results["enqueue"]) == {"bare", "admin_off", "tracking_pg", "admin_on"}
     assert results["startup"]["settings_ms"] > 0 < results["startup"]["plain_settings_ms"]
     table = (out / "results.md").read_text()
     assert table.count("\n| ") >= 18 and "x |" in table
