@@ -148,8 +148,7 @@ class Bench:
                     rss = worker_rss(procs)
                 if sample and first and now - sampled >= 0.25 and left > total * 0.05:
                     sampled = now
-                    if (value := sample()) is not None:
-                        samples.append(value)
+                    samples.append(sample(now - first[0]))
                 dead = [p for p in procs if p.poll() is not None]
                 if dead or now - started > 1800:
                     log = (self.logs / f"{name}-0.log").read_text()[-3000:]
@@ -232,15 +231,24 @@ class Bench:
             results[shape] = {
                 "bare": run("bare", bare, **bare_env),
                 "admin_off": run("generated", worker, DRAMATIQ_ADMIN_ENABLED="false"),
-                "tracking_pg": run("tracking-pg", worker, sample=self.newest_done_age, **tracked),
+                "tracking_pg": self.tracking_lag_run(run, worker, **tracked),
                 "tracking_sqlite": run("tracking-sqlite", worker, **sqlite),
                 "admin_on": run("admin", worker, **old),
                 "celery": self.celery_run(processes, threads),
             }
         return results
 
-    def newest_done_age(self):
-        """Seconds since the newest "done" row changed (PostgreSQL's clock)."""
+    def tracking_lag_run(self, run, worker, **env):
+        """A tracked run whose lag is read from its own rows: the table starts empty."""
+        import psycopg
+
+        with psycopg.connect(f"{self.args.postgres}/{self.database}") as db:
+            db.execute("TRUNCATE django_dramatiq_task")
+        return run("tracking-pg", worker, sample=self.newest_done_age, **env)
+
+    def newest_done_age(self, since_first_task):
+        """Seconds since the newest "done" row of this run changed (the table is emptied
+        before the run); with none yet, the time since the first task ran."""
         import psycopg
 
         with psycopg.connect(f"{self.args.postgres}/{self.database}") as db:
@@ -248,7 +256,7 @@ class Bench:
                 "SELECT extract(epoch FROM clock_timestamp() - max(updated_at)) "
                 "FROM django_dramatiq_task WHERE status = 'done'"
             ).fetchone()
-        return None if age is None else float(age)
+        return since_first_task if age is None else float(age)
 
     # ----------------------------------------------------------------- enqueue
     def enqueue(self):

@@ -8,8 +8,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import flush_tracking
 from {{ cookiecutter.project_slug }}.tasks.ping import send_pings, wait_for_answers
-from {{ cookiecutter.project_slug }}.tasks.task_rows import flush_tracking
 
 from .helpers import delete_keys, start_worker, stop_worker
 

@@ -16,7 +16,7 @@ from django.urls import path
 from django_dramatiq.models import Task
 
 from {{ cookiecutter.project_slug }}.tasks.actors import default_example
-from {{ cookiecutter.project_slug }}.tasks.task_rows import flush_tracking
+from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import flush_tracking
 
 
 def enqueue(request: HttpRequest) -> JsonResponse:

@@ -45,7 +45,7 @@ MIX = {
 SEND = """
 import json
 from {{ cookiecutter.project_slug }}.tasks.probes import send_records
-from {{ cookiecutter.project_slug }}.tasks.task_rows import flush_tracking
+from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import flush_tracking
 mix = json.loads({mix!r})
 sent = dict(
     (kind, send_records(count, run={run!r}, **kwargs)[1])

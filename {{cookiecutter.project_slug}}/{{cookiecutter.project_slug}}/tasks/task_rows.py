@@ -47,34 +47,61 @@ def moment(epoch: float) -> datetime:
 
 
 def upsert(rows: Iterable[Row]) -> int:
-    """Write ``rows`` in one statement; how many were sent."""
+    """Write ``rows`` in one round trip; how many were sent.
+
+    PostgreSQL gets one statement over ``unnest`` of one array per column: seven
+    parameters whatever the batch size (a VALUES list of 500 rows has 3,500, and psycopg
+    parses such a query anew each time: measured 70 us per row). SQLite gets the one-row
+    statement through ``executemany``. ``rows`` hold one change per message id (a
+    statement may not change a row twice).
+    """
     rows = list(rows)
     if not rows:
         return 0
     connection = connections[DATABASE_LABEL]
-    quote = connection.ops.quote_name
     fields = [Task._meta.get_field(name) for name in COLUMNS]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # psycopg adapts uuid strings, aware datetimes and bytes by itself.
+            types = [field.db_type(connection) for field in fields]
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            cursor.execute(
+                _statement(connection, f"SELECT * FROM unnest({arrays})"),
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        else:
+            one = "VALUES (" + ", ".join(["%s"] * len(fields)) + ")"
+            cursor.executemany(
+                _statement(connection, one),
+                [
+                    [
+                        field.get_db_prep_save(value, connection)
+                        for field, value in zip(fields, row, strict=True)
+                    ]
+                    for row in rows
+                ],
+            )
+    return len(rows)
+
+
+def _statement(connection, source: str) -> str:
+    """``INSERT ... <source> ON CONFLICT (id) DO UPDATE ... WHERE newer``."""
+    quote = connection.ops.quote_name
     table = quote(Task._meta.db_table)
-    columns = ", ".join(quote(field.column) for field in fields)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(quote(Task._meta.get_field(n).column) for n in COLUMNS)
     updated = quote(Task._meta.get_field("updated_at").column)
     sets = ", ".join(
         f"{quote(column)} = excluded.{quote(column)}"
         for column in (Task._meta.get_field(name).column for name in UPDATED)
     )
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))} "
+    # "WHERE true": SQLite's parser needs it to tell INSERT ... SELECT's ON from a join's.
+    if source.startswith("SELECT"):
+        source += " WHERE true"
+    return (
+        f"INSERT INTO {table} ({columns}) {source} "
         f"ON CONFLICT ({quote('id')}) DO UPDATE SET {sets} "
         f"WHERE excluded.{updated} >= {table}.{updated}"
     )
-    params = [
-        field.get_db_prep_save(value, connection)
-        for row in rows
-        for field, value in zip(fields, row, strict=True)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-    return len(rows)
 
 
 def prune(older_than: timedelta, batch: int = 1000) -> int:
@@ -98,23 +125,3 @@ def prune(older_than: timedelta, batch: int = 1000) -> int:
         deleted += rows.filter(id__in=ids).delete()[0]
         if len(ids) < batch:
             return deleted
-
-
-def flush_tracking(broker=None, *, close: bool = False) -> int:
-    """Write the state changes this process holds now (tests and shells; workers flush
-    by themselves every ``flush_interval``). How many messages were written.
-
-    ``close`` also stops the writer thread and closes its connections, e.g. before a
-    test database is dropped.
-    """
-    import dramatiq
-
-    from .middleware.tracking import TaskTracking
-
-    broker = broker or dramatiq.get_broker()
-    trackers = [m for m in broker.middleware if isinstance(m, TaskTracking)]
-    if close:
-        for tracker in trackers:
-            tracker.close()
-        return 0
-    return sum(tracker.flush() for tracker in trackers)

@@ -9,6 +9,7 @@ import traceback
 from datetime import timedelta
 from typing import Any, NamedTuple
 
+import dramatiq
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 
@@ -77,13 +78,14 @@ class TaskTracking(Middleware):
         self._unreported = 0
         self._warned_at = -1.0
         self._dropped_counter: Any = None
-        self._lock = threading.Lock()
         self._local = threading.local()
         self._reset()
 
     def _reset(self) -> None:
         """Fresh state for this process (a forked child must not share its parent's)."""
         self._pid = os.getpid()
+        self._lock = threading.Lock()  # guards the buffer
+        self._flushing = threading.Lock()  # one flush at a time
         self._pending: dict[str, Change] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -182,19 +184,24 @@ class TaskTracking(Middleware):
             self._discard_connection()  # this thread's own
 
     def flush(self) -> int:
-        """Write what this process holds; how many messages were written."""
-        with self._lock:
-            batch, self._pending = self._pending, {}
-        written = 0
-        changes = list(batch.values())
-        for start in range(0, len(changes), self.batch_size):
-            chunk = changes[start : start + self.batch_size]
-            try:
-                written += self._write(chunk)
-            except Exception as exc:
-                self._drop(len(chunk), f"the database refused them ({exc!r})")
-                self._discard_connection()
-        return written
+        """Write what this process holds; how many messages were written.
+
+        One flush at a time: a caller (a test, a stopping worker) returns only once what
+        the thread was writing is written too.
+        """
+        with self._flushing:
+            with self._lock:
+                batch, self._pending = self._pending, {}
+            written = 0
+            changes = list(batch.values())
+            for start in range(0, len(changes), self.batch_size):
+                chunk = changes[start : start + self.batch_size]
+                try:
+                    written += self._write(chunk)
+                except Exception as exc:
+                    self._drop(len(chunk), f"the database refused them ({exc!r})")
+                    self._discard_connection()
+            return written
 
     def close(self) -> None:
         """Stop the thread and write what is left (a stopping worker, an exiting process)."""
@@ -275,3 +282,19 @@ class TaskTracking(Middleware):
         if deleted:
             logger.info("Task retention deleted %d row(s).", deleted)
         return deleted
+
+
+def flush_tracking(broker=None, *, close: bool = False) -> int:
+    """Write the state changes this process holds now (tests and shells; workers flush
+    by themselves every ``flush_interval``). How many messages were written.
+
+    ``close`` also stops the writer thread and closes its connections, e.g. before a
+    test database is dropped.
+    """
+    broker = broker or dramatiq.get_broker()
+    trackers = [m for m in broker.middleware if isinstance(m, TaskTracking)]
+    if close:
+        for tracker in trackers:
+            tracker.close()
+        return 0
+    return sum(tracker.flush() for tracker in trackers)
