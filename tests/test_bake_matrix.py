@@ -92,8 +92,14 @@ def test_unrendered_jinja_is_found(bake):
     assert unrendered_jinja(project) == []
     planted = project / project.name / "planted.py"
     planted.write_text('VALUE = "ok"\nNAME = "{{ cookiecutter.x }}"\n')
-    assert unrendered_jinja(project) == [
-        f'{project.name}/planted.py:2: NAME = "{{{{ cookiecutter.x }}}}"'
+    # Django's templates keep their {% %}; a cookiecutter expression there is still found.
+    django = project / project.name / "tasks" / "templates" / "admin" / "tasks" / "index.html"
+    assert "{% extends" in django.read_text()
+    django.write_text(django.read_text() + "{{ cookiecutter.y }}\n")
+    found = unrendered_jinja(project)
+    assert found[0] == f'{project.name}/planted.py:2: NAME = "{{{{ cookiecutter.x }}}}"'
+    assert found[1:] == [
+        f"{project.name}/tasks/templates/admin/tasks/index.html:14: {{{{ cookiecutter.y }}}}"
     ]
 
 
