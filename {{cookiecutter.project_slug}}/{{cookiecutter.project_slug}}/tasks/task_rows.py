@@ -94,9 +94,6 @@ def _statement(connection, source: str) -> str:
         f"{quote(column)} = excluded.{quote(column)}"
         for column in (Task._meta.get_field(name).column for name in UPDATED)
     )
-    # "WHERE true": SQLite's parser needs it to tell INSERT ... SELECT's ON from a join's.
-    if source.startswith("SELECT"):
-        source += " WHERE true"
     return (
         f"INSERT INTO {table} ({columns}) {source} "
         f"ON CONFLICT ({quote('id')}) DO UPDATE SET {sets} "
