@@ -138,9 +138,26 @@ def test_batched_tracking_ends_where_admin_middleware_ends(
         assert batched[kind] == Counter({expected[kind]: count})
 
 
-def test_a_late_change_never_overwrites_a_newer_one(db):
+@pytest.fixture
+def trackers(db):
+    """Trackers for unit tests: their thread waits a minute, tests flush by hand. Each is
+    closed (thread stopped, its connection closed) before the test database goes; what a
+    test left unwritten is dropped, not written outside the test's transaction."""
+    made: list[TaskTracking] = []
+
+    def make(**options) -> TaskTracking:
+        made.append(TaskTracking(flush_interval=60_000, **options))
+        return made[-1]
+
+    yield make
+    for tracker in made:
+        tracker._pending.clear()
+        tracker.close()
+
+
+def test_a_late_change_never_overwrites_a_newer_one(trackers):
     """The web's "enqueued" written after the worker's "done" leaves the row done."""
-    tracker = TaskTracking(flush_interval=60_000)
+    tracker = trackers()
     message = noop.message()
     tracker._record(2.0e9, "done", message)
     assert tracker.flush() == 1
@@ -152,8 +169,8 @@ def test_a_late_change_never_overwrites_a_newer_one(db):
     assert Task.tasks.get(id=message.message_id).status == "running"
 
 
-def test_changes_of_one_message_collapse_and_the_buffer_is_bounded(db, caplog):
-    tracker = TaskTracking(flush_interval=60_000, buffer_limit=100)
+def test_changes_of_one_message_collapse_and_the_buffer_is_bounded(trackers, caplog):
+    tracker = trackers(buffer_limit=100)
     first = noop.message()
     for at, status in ((1.0, "enqueued"), (3.0, "done"), (2.0, "running")):
         tracker._record(at, status, first)
@@ -168,8 +185,17 @@ def test_changes_of_one_message_collapse_and_the_buffer_is_bounded(db, caplog):
     assert tracker.flush() == 100
 
 
-def test_retention_deletes_old_rows_in_batches(db):
-    tracker = TaskTracking(flush_interval=60_000)
+def test_dropped_changes_are_counted_for_prometheus(trackers):
+    tracker = trackers(buffer_limit=100, metrics=True)
+    for _ in range(130):
+        tracker._record(1.0, "enqueued", noop.message())
+    (family,) = tracker._dropped_counter.collect()
+    (total,) = [s.value for s in family.samples if s.name.endswith("_total")]
+    assert family.name == "dramatiq_tracking_dropped" and total == 30
+
+
+def test_retention_deletes_old_rows_in_batches(trackers):
+    tracker = trackers()
     now = time.time()
     old = [noop.message() for _ in range(25)]
     new = [noop.message() for _ in range(5)]
@@ -184,8 +210,8 @@ def test_retention_deletes_old_rows_in_batches(db):
     }
 
 
-def test_prune_tasks_command(db):
-    tracker = TaskTracking(flush_interval=60_000)
+def test_prune_tasks_command(trackers):
+    tracker = trackers()
     for age_days in (20, 5):
         tracker._record(time.time() - age_days * 86_400, "done", noop.message())
     tracker.flush()

@@ -96,16 +96,6 @@ class TaskTracking(Middleware):
 
     # -- Dramatiq's hooks --------------------------------------------------------------
 
-    def after_process_boot(self, broker) -> None:
-        if self.metrics:
-            import prometheus_client  # after Prometheus set its multiprocess folder
-
-            self._dropped_counter = prometheus_client.Counter(
-                "dramatiq_tracking_dropped_total",
-                "Task state changes dropped by the tracker (database away, buffer full).",
-                registry=None,
-            )
-
     def after_worker_boot(self, broker, worker) -> None:
         client = getattr(broker, "client", None)
         if self.retention and client is not None:
@@ -222,8 +212,8 @@ class TaskTracking(Middleware):
         """Count what is lost; warn at most once a second (a full buffer drops a lot)."""
         self.dropped += count
         self._unreported += count
-        if self._dropped_counter is not None:
-            self._dropped_counter.inc(count)
+        if self.metrics:
+            self._count_dropped(count)
         if time.monotonic() - self._warned_at >= 1:
             self._warned_at = time.monotonic()
             logger.warning(
@@ -233,6 +223,20 @@ class TaskTracking(Middleware):
                 why,
             )
             self._unreported = 0
+
+    def _count_dropped(self, count: int) -> None:
+        # Made on first use, never at boot: prometheus_client fixes its value class when
+        # first imported, and Dramatiq's Prometheus middleware (whose after_process_boot
+        # runs after ours) must set its multiprocess folder first.
+        if self._dropped_counter is None:
+            import prometheus_client
+
+            self._dropped_counter = prometheus_client.Counter(
+                "dramatiq_tracking_dropped_total",
+                "Task state changes dropped by the tracker (database away, buffer full).",
+                registry=None,
+            )
+        self._dropped_counter.inc(count)
 
     # -- the database --------------------------------------------------------------------
 
