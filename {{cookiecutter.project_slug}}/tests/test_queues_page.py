@@ -13,7 +13,7 @@ from {{ cookiecutter.project_slug }}.tasks.queues import BrokerView
 from .helpers import delete_keys, wait_until
 
 CONFIG = settings.CONFIG
-pytestmark = pytest.mark.skipif(
+page_enabled = pytest.mark.skipif(
     not (CONFIG.tasks.dramatiq.admin_enabled and CONFIG.tasks.enabled),
     reason="the Queues page comes with admin_enabled",
 )
@@ -63,6 +63,7 @@ def test_counts_ages_and_dead_letter_actions(own_broker):
     assert view.queues(["default"])[0].dead == 0
 
 
+@page_enabled
 @pytest.mark.django_db(transaction=True)
 def test_the_page_lists_queues_and_workers_and_requeues(worker, admin_client, client):
     assert client.get("/admin/queues/").status_code == 302  # not staff: the login page

@@ -25,6 +25,8 @@ from {{ cookiecutter.project_slug }}.tasks.probes import forget, noop, tally
 from .helpers import manage, start_worker, stop_worker, wait_until
 
 CONFIG = settings.CONFIG
+# Tracking on in the processes these tests start, whatever the bake's admin_enabled.
+TRACKED = {"DRAMATIQ_ADMIN_ENABLED": "true"}
 RETRY_FAST = {"min_backoff": 100, "max_backoff": 200}
 # kind: (how many, send_records arguments)
 MIX = {
@@ -93,7 +95,12 @@ def tracked_run(
     (157 of 1,400 in a run here).
     """
     namespace = f"{CONFIG.tasks.namespace}-track-{uuid.uuid4().hex[:8]}"
-    env = {**shared_db, "TASKS_NAMESPACE": namespace, "TRACKING_TRACKER": tracker}
+    env = {
+        **shared_db,
+        "TASKS_NAMESPACE": namespace,
+        **TRACKED,
+        "TRACKING_TRACKER": tracker,
+    }
     run = uuid.uuid4().hex
     sent = send_mix(run, env) if sent_first else {}
     worker = start_worker(env=env, stdout=log)
@@ -279,7 +286,7 @@ def test_a_database_outage_loses_no_task(shared_db, redis_client, tmp_path):
     gate = Gate((url.hostname or "127.0.0.1", url.port or 5432))
     relayed = url._replace(netloc=f"{url.username}@127.0.0.1:{gate.port}").geturl()
     namespace = f"{CONFIG.tasks.namespace}-outage-{uuid.uuid4().hex[:8]}"
-    env = {"DATABASE_URL": relayed, "TASKS_NAMESPACE": namespace}
+    env = {"DATABASE_URL": relayed, "TASKS_NAMESPACE": namespace, **TRACKED}
     run = uuid.uuid4().hex
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log:
