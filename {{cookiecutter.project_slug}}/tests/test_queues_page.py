@@ -7,16 +7,20 @@ import pytest
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
 
+{% if cookiecutter.admin_enabled -%}
 from {{ cookiecutter.project_slug }}.tasks.probes import forget, noop, send_records, tally
+{%- else -%}
+from {{ cookiecutter.project_slug }}.tasks.probes import noop
+{%- endif %}
 from {{ cookiecutter.project_slug }}.tasks.queues import BrokerView
 
+{% if cookiecutter.admin_enabled -%}
 from .helpers import delete_keys, wait_until
+{%- else -%}
+from .helpers import delete_keys
+{%- endif %}
 
 CONFIG = settings.CONFIG
-page_enabled = pytest.mark.skipif(
-    not (CONFIG.tasks.dramatiq.admin_enabled and CONFIG.tasks.enabled),
-    reason="the Queues page comes with admin_enabled",
-)
 
 
 @pytest.fixture
@@ -62,8 +66,9 @@ def test_counts_ages_and_dead_letter_actions(own_broker):
     assert view.purge_dead("default") == 1
     assert view.queues(["default"])[0].dead == 0
 
+{%- if cookiecutter.admin_enabled %}
 
-@page_enabled
+
 @pytest.mark.django_db(transaction=True)
 def test_the_page_lists_queues_and_workers_and_requeues(worker, admin_client, client):
     assert client.get("/admin/queues/").status_code == 302  # not staff: the login page
@@ -91,3 +96,4 @@ def test_the_page_lists_queues_and_workers_and_requeues(worker, admin_client, cl
     )
     forget(run)
     assert admin_client.get("/admin/queues/nope/purge/").status_code == 404
+{%- endif %}

@@ -192,6 +192,9 @@ def test_changes_of_one_message_collapse_and_the_buffer_is_bounded(trackers, cap
     assert tracker.flush() == 100
 
 
+{%- if cookiecutter.prometheus_enabled %}
+
+
 def test_dropped_changes_are_counted_for_prometheus(trackers):
     tracker = trackers(buffer_limit=100, metrics=True)
     for _ in range(130):
@@ -199,6 +202,7 @@ def test_dropped_changes_are_counted_for_prometheus(trackers):
     (family,) = tracker._dropped_counter.collect()
     (total,) = [s.value for s in family.samples if s.name.endswith("_total")]
     assert family.name == "dramatiq_tracking_dropped" and total == 30
+{%- endif %}
 
 
 def test_retention_deletes_old_rows_in_batches(trackers):
