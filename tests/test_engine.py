@@ -227,8 +227,10 @@ def test_prod_faults(baked, stacks):
     counts = probe.finish("SIGKILL worker-default", run_id, ids, timeout=420)
     assert counts["lost"] == 0
 
-    # `compose stop` (SIGTERM, inside the grace period) mid-run, then start again.
-    run_id, ids = probe.send(400, seconds=1.0)
+    # `compose stop` (SIGTERM, inside the grace period) mid-run, then start again. 128
+    # tasks run at once (8 x 16): 1,000 of 2 s take ~16 s, longer than a stop (a 400 x 1 s
+    # run once ended while `compose stop` was returning).
+    run_id, ids = probe.send(1000, seconds=2.0)
     wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
     stack.compose("stop", "worker-default", timeout=700)
     at_stop = probe.tally(run_id, ids)["completed"]
