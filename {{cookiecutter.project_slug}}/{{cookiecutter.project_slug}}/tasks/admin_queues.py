@@ -15,11 +15,11 @@ DONE = {"requeue": "Requeued", "purge": "Purged"}
 def queues_page(request: HttpRequest) -> HttpResponse:
     view = BrokerView()
     clients = view.clients()
-    workers = [client for client in clients if client.queues]
+    workers = view.workers(clients)
     context = {
         **admin.site.each_context(request),
         "title": "Queues",
-        "queues": view.queues(settings.CONFIG.tasks.dramatiq.queues),
+        "queues": view.queues(settings.CONFIG.tasks.dramatiq.queues, workers),
         "workers": workers,
         "senders": len(clients) - len(workers),
         "heartbeat_timeout": view.heartbeat_timeout / 1000,

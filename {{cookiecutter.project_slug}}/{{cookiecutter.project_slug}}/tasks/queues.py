@@ -52,9 +52,13 @@ class BrokerView:
     def key(self, name: str) -> str:
         return f"{self.namespace}:{name}"
 
-    def workers(self) -> list[WorkerState]:
-        """Processes that consume, from the registry; see ``clients`` for all."""
-        return [client for client in self.clients() if client.queues]
+    def workers(self, clients: list[WorkerState] | None = None) -> list[WorkerState]:
+        """Processes that consume, from the registry; see ``clients`` for all.
+
+        ``clients``: what ``clients()`` already read, so a page reads Redis once.
+        """
+        clients = self.clients() if clients is None else clients
+        return [client for client in clients if client.queues]
 
     def clients(self) -> list[WorkerState]:
         """Every process with a heartbeat: workers, and senders (any broker call beats)."""
@@ -81,8 +85,12 @@ class BrokerView:
             )
         return sorted(found, key=lambda worker: (not worker.alive, worker.last_seen))
 
-    def queues(self, names: list[str]) -> list[QueueState]:
-        worker_ids = [worker.id for worker in self.workers()]
+    def queues(
+        self, names: list[str], workers: list[WorkerState] | None = None
+    ) -> list[QueueState]:
+        """Each queue's counts; ``workers``: what ``workers()`` already read."""
+        workers = self.workers() if workers is None else workers
+        worker_ids = [worker.id for worker in workers]
         pipe = self.client.pipeline(transaction=False)
         for name in names:
             pipe.llen(self.key(name))
