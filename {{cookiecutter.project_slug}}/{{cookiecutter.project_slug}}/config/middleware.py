@@ -69,7 +69,7 @@ def tracker(workers: DramatiqConfig, tracking: TrackingConfig) -> Component:
 
 def stack(
     workers: DramatiqConfig,
-    tracking: TrackingConfig | None = None,
+    tracking: TrackingConfig,
     *,
     enabled: bool,
     broker_url: str,
@@ -78,7 +78,6 @@ def stack(
 
     ``enabled=False`` (a stub broker) leaves out what needs Redis.
     """
-    tracking = tracking or TrackingConfig()
     rate_limits = (
         Component(REDIS_RATE_LIMITS, {"url": broker_url})
         if enabled
