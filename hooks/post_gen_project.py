@@ -60,6 +60,21 @@ def answer_problems(project: Path, answers: dict) -> list[str]:
     return lines
 
 
+# Files only a scheduler needs (its dependencies are installed only with use_scheduler).
+SCHEDULER_FILES = (
+    "{slug}/tasks/scheduling.py",
+    "{slug}/tasks/management/commands/scheduler.py",
+    "tests/test_scheduler.py",
+)
+
+
+def remove_unused(project: Path, answers: dict) -> None:
+    """Drop the files of options not chosen, as cookiecutter-django's hook does."""
+    if not answers["use_scheduler"]:
+        for path in SCHEDULER_FILES:
+            (project / path.format(slug=answers["project_slug"])).unlink()
+
+
 def write_env_file(project: Path, answers: dict) -> None:
     """A fresh secret key per project; .env is git-ignored and never shipped in images."""
     lines = [
@@ -80,7 +95,8 @@ def write_settings_table(project: Path, slug: str) -> None:
 
 
 def next_steps(project: Path, answers: dict) -> str:
-    services = "web, worker, redis" + (", postgres" if answers["database"] == "postgresql" else "")
+    services = "web, worker" + (", scheduler" if answers["use_scheduler"] else "") + ", redis"
+    services += ", postgres" if answers["database"] == "postgresql" else ""
     return (
         f"\nCreated {project}\n\n"
         "Next steps:\n"
@@ -108,6 +124,7 @@ def main(project: Path, answers: dict) -> int:
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         return 1
+    remove_unused(project, answers)
     write_env_file(project, answers)
     write_settings_table(project, answers["project_slug"])
     print(next_steps(project, answers))

@@ -92,6 +92,13 @@ pids+=($!)
 "$py" manage.py runserver "127.0.0.1:$port" --noreload >"$demo/web.log" 2>&1 &
 pids+=($!)
 echo "worker log: $demo/worker.log   web log: $demo/web.log"
+scheduler=0
+if [ -f "$slug/tasks/management/commands/scheduler.py" ]; then  # use_scheduler
+  scheduler=1
+  "$py" manage.py scheduler >"$demo/scheduler.log" 2>&1 &
+  pids+=($!)
+  echo "scheduler log: $demo/scheduler.log"
+fi
 
 step "End to end: a ping through every queue"
 "$py" manage.py tasks_ping --timeout 60
@@ -104,10 +111,19 @@ for _ in $(seq 1 100); do
 done
 "$py" -c "import urllib.request, sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" "$health"
 
+if [ "$scheduler" == 1 ]; then
+  step "Scheduler: firing or standing by"
+  for _ in $(seq 1 100); do
+    "$py" -m "$slug.tasks.healthcheck" scheduler 2>/dev/null && break
+    sleep 0.2
+  done
+  "$py" -m "$slug.tasks.healthcheck" scheduler && echo "scheduler healthy"
+fi
+
 printf '\nUp: http://127.0.0.1:%s/admin/  (project: %s)\n' "$port" "$project"
 if [ "$smoke" == 1 ]; then
   echo "smoke run passed"
   exit 0
 fi
-echo "Ctrl-C stops the worker and the web server."
+echo "Ctrl-C stops the worker, the web server and the scheduler."
 wait

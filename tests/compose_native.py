@@ -66,6 +66,7 @@ class NativeStack:
         }
         # Several workers share this host: each its own liveness file and metrics port.
         env["DRAMATIQ_LIVENESS_FILE"] = str(self.tmp / f"{name}-alive")
+        env["SCHEDULER_LIVENESS_FILE"] = str(self.tmp / f"{name}-scheduler-alive")
         env["DRAMATIQ_PROMETHEUS_PORT"] = str(free_port())
         env["DRAMATIQ_PROMETHEUS_HOST"] = "127.0.0.1"
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self.tmp / f"{name}-metrics")

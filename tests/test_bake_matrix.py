@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from compose_native import validate
+from compose_native import compose_config, validate
 
 from conftest import BIN, GITHUB_WORKFLOW, PYTHON, production_env, run, unrendered_jinja
 
@@ -53,15 +53,23 @@ def test_matrix_is_large_enough():
     ids=["-".join(map(str, combo)) for combo in MATRIX],
 )
 def test_bake(bake, database, use_results, prometheus, admin, python_version):
+    # use_scheduler follows Prometheus (off with it): both values meet every other option
+    # without doubling the matrix.
+    use_scheduler = not prometheus
     project = bake(
         database=database,
         use_results=use_results,
         prometheus_enabled=prometheus,
         admin_enabled=admin,
         python_version=python_version,
+        use_scheduler=use_scheduler,
     )
     slug = project.name
     assert (project / slug / "config" / "__init__.py").is_file()
+    command = project / slug / "tasks" / "management" / "commands" / "scheduler.py"
+    assert command.is_file() == use_scheduler
+    services = compose_config(project, "compose.prod.yaml")["services"]
+    assert ("scheduler" in services) == use_scheduler
     assert unrendered_jinja(project) == []
 
     run([BIN / "ruff", "check", "--no-cache", "."], cwd=project)

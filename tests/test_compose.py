@@ -100,6 +100,8 @@ def smoke(project, compose_file, tmp_path) -> dict:
                 answered[queue] = service
         for name in stack.worker_services():
             stack.healthcheck(name)
+        if "scheduler" in services:  # firing or standing by on the lock
+            stack.healthcheck("scheduler")
         return answered
     finally:
         stack.stop()
@@ -119,6 +121,7 @@ def test_stack_runs_natively(
         use_results=use_results,
         prometheus_enabled=prometheus,
         admin_enabled=admin,
+        use_scheduler=not prometheus,  # both values, as in the bake matrix
     )
     validate(project, compose_file)
     if compose_file == "compose.prod.yaml":

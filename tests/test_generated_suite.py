@@ -14,6 +14,7 @@ OPTION_SETS = [
         "use_results": False,
         "admin_enabled": False,
         "prometheus_enabled": True,
+        "use_scheduler": False,
     },
     {
         "database": "postgresql",

@@ -126,9 +126,22 @@ def test_post_gen_names_the_prompts_behind_a_bad_value(tmp_path):
     assert "redis_broker_db = 1: Redis database 1 is already the cache's" in "\n".join(lines)
 
 
-def test_post_gen_next_steps_follow_the_database():
+def test_post_gen_next_steps_follow_the_answers():
     post = load_hook("post_gen_project")
     project = Path("/somewhere/shop")
-    assert "web, worker, redis, postgres" in post.next_steps(project, {"database": "postgresql"})
-    steps = post.next_steps(project, {"database": "sqlite"})
+    steps = post.next_steps(project, {"database": "postgresql", "use_scheduler": True})
+    assert "web, worker, scheduler, redis, postgres" in steps
+    steps = post.next_steps(project, {"database": "sqlite", "use_scheduler": False})
     assert "web, worker, redis\n" in steps and "cd shop" in steps
+
+
+def test_post_gen_removes_the_scheduler_files_only_without_a_scheduler(tmp_path):
+    post = load_hook("post_gen_project")
+    paths = [tmp_path / path.format(slug="shop") for path in post.SCHEDULER_FILES]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    post.remove_unused(tmp_path, {"use_scheduler": True, "project_slug": "shop"})
+    assert all(path.exists() for path in paths)
+    post.remove_unused(tmp_path, {"use_scheduler": False, "project_slug": "shop"})
+    assert not any(path.exists() for path in paths)

@@ -64,17 +64,17 @@ def manage(
     )
 
 
-def start_worker(
+def start_manage(
     *args: str,
     env: dict[str, str] | None = None,
     stdout: IO[Any] | int = subprocess.PIPE,
 ) -> subprocess.Popen[str]:
-    """A real worker: the dramatiq master (rundramatiq execs it) in its own process group.
+    """``python manage.py ARGS`` running in its own process group (for a group kill).
 
-    Give ``stdout`` a file when the worker logs a lot and nobody reads the pipe.
+    Give ``stdout`` a file when the process logs a lot and nobody reads the pipe.
     """
     return subprocess.Popen(
-        [sys.executable, "manage.py", "worker", *args],
+        [sys.executable, "manage.py", *args],
         cwd=PROJECT,
         env=environment(env),
         stdout=stdout,
@@ -82,6 +82,15 @@ def start_worker(
         text=True,
         start_new_session=True,
     )
+
+
+def start_worker(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdout: IO[Any] | int = subprocess.PIPE,
+) -> subprocess.Popen[str]:
+    """A real worker: the dramatiq master (rundramatiq execs it)."""
+    return start_manage("worker", *args, env=env, stdout=stdout)
 
 
 def stop_process(process: subprocess.Popen, timeout: float) -> None:

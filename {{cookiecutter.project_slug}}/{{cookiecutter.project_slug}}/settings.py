@@ -120,6 +120,10 @@ if CONFIG.tasks.use_results:
     DRAMATIQ_RESULT_BACKEND = _dramatiq["DRAMATIQ_RESULT_BACKEND"]
 # Workers import every installed app's ``tasks`` module, and our app's ``actors``.
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
+{%- if cookiecutter.use_scheduler %}
+# dramatiq-crontab's lock renewal; `manage.py scheduler` reads the schedules from CONFIG.
+DRAMATIQ_CRONTAB = CONFIG.tasks.crontab_settings()
+{%- endif %}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
@@ -156,6 +160,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
+{%- if cookiecutter.use_scheduler %}
+    # APScheduler logs every run of every job at INFO (the lock renewal every 2 s);
+    # the scheduler command logs each send itself.
+    "loggers": {"apscheduler": {"level": "WARNING"}},
+{%- endif %}
 }
 
 if CONFIG.environment == "production":

@@ -34,6 +34,7 @@ ANSWERS: dict[str, Any] = {
     "use_results": {{ cookiecutter.use_results | py }},
     "prometheus_enabled": {{ cookiecutter.prometheus_enabled | py }},
     "admin_enabled": {{ cookiecutter.admin_enabled | py }},
+    "use_scheduler": {{ cookiecutter.use_scheduler | py }},
 }
 
 ALL = None  # an entry of FIELDS that every environment shares
@@ -72,6 +73,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "use_results": ((ALL, ("tasks", "use_results")),),
     "prometheus_enabled": ((ALL, ("tasks", "dramatiq", "prometheus_enabled")),),
     "admin_enabled": ((ALL, ("tasks", "dramatiq", "admin_enabled")),),
+    "use_scheduler": ((ALL, ("tasks", "scheduler", "enabled")),),
 }
 
 

@@ -198,6 +198,7 @@ class DjangoConfig(BaseModel):
                 cache = CacheConfig.model_validate(merged.get("cache_default", {}))
                 tasks_data = dict(merged.get("tasks", {}))
                 tasks_data.pop("dramatiq", None)
+                tasks_data.pop("schedules", None)  # their queues need the dramatiq part
                 tasks = TaskConfig.model_validate(tasks_data)
             except ValidationError:
                 raise exc from None

@@ -14,6 +14,9 @@ from .base import DEVELOPMENT_SECRET_KEY, DjangoConfig, deep_merge
 from .errors import fail_at
 
 SLUG = answers.ANSWERS["project_slug"]
+# What `manage.py scheduler` sends when the project has one: Django's session clean-up,
+# which its documentation asks to run periodically (tasks/housekeeping.py).
+EXAMPLE_SCHEDULES = [{"actor": "clear_expired_sessions", "cron": "0 4 * * *"}]
 # Shared by every environment, beside the answers.
 COMMON: dict[str, Any] = {
     "cache_default": {"redis_url": "redis://localhost:6379"},
@@ -22,6 +25,9 @@ COMMON: dict[str, Any] = {
             # Kept fresh by a consuming worker; the compose healthcheck reads it.
             "liveness_file": f"/tmp/{SLUG}-worker-alive",
         },
+        # Kept fresh by a scheduler, firing or standing by; its healthcheck reads it.
+        "scheduler": {"liveness_file": f"/tmp/{SLUG}-scheduler-alive"},
+        "schedules": EXAMPLE_SCHEDULES if answers.ANSWERS["use_scheduler"] else [],
     },
 }
 

@@ -85,6 +85,24 @@ def closest(path: tuple[str, ...], table: Mapping[tuple[str, ...], str]) -> str 
     return None
 
 
+def item_suffix(
+    path: tuple[str, ...], table: Mapping[tuple[str, ...], Any], value: Any
+) -> str:
+    """``[0].cron`` for an error inside an entry of a list of entries (``tasks.schedules``).
+
+    A list of plain values (``queues``) keeps its origin alone: the value names the item.
+    """
+    prefix = path
+    while prefix and prefix not in table:
+        prefix = prefix[:-1]
+    rest = path[len(prefix) :]
+    if not prefix or not rest or not rest[0].isdigit():
+        return ""
+    if len(rest) == 1 and not isinstance(value, dict):
+        return ""
+    return "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in rest)
+
+
 def describe(
     exc: ValidationError,
     origins: Mapping[tuple[str, ...], str],
@@ -97,8 +115,10 @@ def describe(
         origin = closest(path, origins)
         env_name = closest(path, env_names)
         if origin is not None:
+            origin += item_suffix(path, origins, value)
             lines.append(f"{origin}={shown(path, value)}: {rule}")
         elif env_name is not None:
+            env_name += item_suffix(path, env_names, value)
             default = f"the {config_class.__name__} default"
             lines.append(f"{env_name}={shown(path, value)} ({default}): {rule}")
         else:

@@ -4,6 +4,7 @@ The post-gen hook writes it into README.md; ``python manage.py taskconfig --read
 rewrites it after a model changes, and a test fails while it is out of date.
 """
 
+import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -45,7 +46,9 @@ def _shown(path: tuple[str, ...], value: Any) -> str:
         return DESCRIBED[path]
     if path == ("secret_key",):
         return "a development key"
-    if isinstance(value, list):
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        value = json.dumps(value)  # as the variable takes it (TASKS_SCHEDULES)
+    elif isinstance(value, list):
         value = ",".join(map(str, value))
     if value is None or value == "":
         return "(none)"

@@ -3,11 +3,20 @@
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from . import middleware, redis_urls
 from .cache import CacheConfig
+from .errors import fail_at
 from .middleware import REDIS_RATE_LIMITS, STUB_RATE_LIMITS, Component
+from .schedules import Schedule, SchedulerConfig, parsed_schedules, queue_failures
 from .tracking import TrackingConfig
 from .workers import DramatiqConfig
 
@@ -70,6 +79,15 @@ class TaskConfig(BaseModel):
         default_factory=TrackingConfig,
         description="Task tracking for the admin (on with dramatiq.admin_enabled)",
     )
+    scheduler: SchedulerConfig = Field(
+        default_factory=SchedulerConfig,
+        description="The scheduler process that sends the schedules",
+    )
+    schedules: list[Schedule] = Field(
+        default_factory=list,
+        description="Periodic sends: actor, cron or every, queue, args, kwargs, "
+        "enabled (a JSON list in the environment)",
+    )
 
     @field_validator("broker_url", "result_backend", mode="before")
     @classmethod
@@ -85,14 +103,27 @@ class TaskConfig(BaseModel):
     def _empty_result_backend(cls, value):
         return value or None
 
-    @field_validator("dramatiq", "tracking", mode="before")
+    @field_validator("dramatiq", "tracking", "scheduler", mode="before")
     @classmethod
     def _default_section(cls, value, info: ValidationInfo):
         """An empty section (``dramatiq:`` alone in YAML) is that section's defaults."""
         if value is not None:
             return value
-        sections = {"dramatiq": DramatiqConfig, "tracking": TrackingConfig}
+        sections = {
+            "dramatiq": DramatiqConfig,
+            "tracking": TrackingConfig,
+            "scheduler": SchedulerConfig,
+        }
         return sections[str(info.field_name)]()
+
+    _schedules = field_validator("schedules", mode="before")(parsed_schedules)
+
+    @model_validator(mode="after")
+    def _schedule_queues(self) -> "TaskConfig":
+        fail_at(
+            type(self).__name__, queue_failures(self.schedules, self.dramatiq.queues)
+        )
+        return self
 
     def resolved(self, cache: CacheConfig) -> "TaskConfig":
         """This config with the broker and results URLs filled in from the cache's server."""
@@ -151,6 +182,25 @@ class TaskConfig(BaseModel):
             enabled=self.enabled,
             broker_url=self.broker_url,
         )
+
+    @property
+    def scheduler_lock(self) -> str:
+        """The scheduler's lock key: on the broker's database, in the project's namespace."""
+        return f"{self.namespace}:scheduler-lock"
+
+    def crontab_settings(self) -> dict[str, Any]:
+        """``DRAMATIQ_CRONTAB``: dramatiq-crontab's settings (seconds) for its lock renewal.
+
+        Its own module-level lock (key ``dramatiq-scheduler``, shared by every project on
+        the database) goes unused: ``manage.py scheduler`` takes ``scheduler_lock``.
+        """
+        scheduler = self.scheduler
+        return {
+            "REDIS_URL": self.broker_url,
+            "LOCK_TIMEOUT": scheduler.lock_timeout / 1000,
+            "LOCK_REFRESH_INTERVAL": scheduler.lock_refresh / 1000,
+            "LOCK_BLOCKING_TIMEOUT": scheduler.lock_refresh / 1000,
+        }
 
     def _broker_options(self) -> dict[str, Any]:
         if not self.enabled:

@@ -7,4 +7,4 @@ class TasksConfig(AppConfig):
 
     def ready(self):
         # Register the actors in every process (web too), so .send() finds them.
-        from . import actors, ping, probes  # noqa: F401
+        from . import actors, checks, housekeeping, ping, probes  # noqa: F401

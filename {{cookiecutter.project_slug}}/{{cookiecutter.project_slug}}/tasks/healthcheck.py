@@ -1,8 +1,10 @@
-"""A worker container's healthcheck: ``python -m {{ cookiecutter.project_slug }}.tasks.healthcheck``.
+"""A container's healthcheck: ``python -m {{ cookiecutter.project_slug }}.tasks.healthcheck [scheduler]``.
 
-Exits 0 while the configured liveness file is fresher than the broker's heartbeat timeout
-(``middleware/liveness.py`` keeps it fresh only while the worker consumes). Loads the
-config models only, not Django, so it runs in a fraction of a second.
+A worker is healthy while its liveness file is fresher than the broker's heartbeat
+timeout (``middleware/liveness.py`` keeps it fresh only while the worker consumes); the
+scheduler while its file is fresher than its lock timeout (it touches it firing or
+standing by). Loads the config models only, not Django, so it runs in a fraction of a
+second.
 """
 
 import os
@@ -20,18 +22,26 @@ def is_fresh(path: str, max_age: int) -> bool:
         return False
 
 
-def main() -> int:
-    workers = load_config().tasks.dramatiq
-    if not workers.liveness_file:
+def main(argv: list[str]) -> int:
+    tasks = load_config().tasks
+    path: str | None
+    if argv == ["scheduler"]:
+        path, max_age = tasks.scheduler.liveness_file, tasks.scheduler.lock_timeout
+        what = "not firing nor standing by"
+    elif not argv:
+        path, max_age = tasks.dramatiq.liveness_file, tasks.dramatiq.heartbeat_timeout
+        what = "not consuming"
+    else:
+        print("usage: healthcheck [scheduler]", file=sys.stderr)
+        return 2
+    if not path:
         print("liveness_file is not configured", file=sys.stderr)
         return 1
-    if is_fresh(workers.liveness_file, workers.heartbeat_timeout):
+    if is_fresh(path, max_age):
         return 0
-    print(
-        f"{workers.liveness_file} is stale or missing: not consuming", file=sys.stderr
-    )
+    print(f"{path} is stale or missing: {what}", file=sys.stderr)
     return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
