@@ -11,13 +11,20 @@ template's tests import and unit-test these functions.
 """
 
 import importlib
+import importlib.util
 import json
+import os
+import re
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 
 # cookiecutter renders this string to the answers as JSON; unrendered, it stays as is.
 RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
+
+
+IN_HOOK_ENV = "COOKIECUTTER_DJANGO_DRAMATIQ_HOOK_ENV"  # set in the re-run, against loops
 
 
 def load_answers() -> dict:
@@ -75,6 +82,36 @@ def remove_unused(project: Path, answers: dict) -> None:
             (project / path.format(slug=answers["project_slug"])).unlink()
 
 
+LOCK_PLACEHOLDER = "lockproject"  # the project name in the template's locks/*.lock
+
+
+def lock_name(answers: dict) -> str:
+    """The shipped lock for the answers that change pyproject.toml's dependencies."""
+    database = answers["database"]
+    prometheus = "prometheus" if answers["prometheus_enabled"] else "noprometheus"
+    scheduler = "scheduler" if answers["use_scheduler"] else "noscheduler"
+    return f"{database}-{prometheus}-{scheduler}.lock"
+
+
+def install_lock(project: Path, answers: dict) -> None:
+    """``uv.lock`` from the template's ``locks/`` (made by scripts/lock.py), renamed.
+
+    Shipped rather than resolved here: a bake needs no network, and every project baked
+    from one template commit installs the versions that commit's CI tested.
+    """
+    source = Path(answers["_repo_dir"]) / "locks" / lock_name(answers)
+    if not source.is_file():
+        print(f"No uv.lock: the template has no {source.name}", file=sys.stderr)
+        return
+    name = re.sub(r"[-_.]+", "-", answers["project_slug"]).lower()
+    text = source.read_text(encoding="utf-8")
+    placeholder = f'name = "{LOCK_PLACEHOLDER}"'
+    if text.count(placeholder) != 1:
+        raise ValueError(f"{source.name}: expected one {placeholder!r}")
+    lock = text.replace(placeholder, f'name = "{name}"')
+    (project / "uv.lock").write_text(lock, encoding="utf-8")
+
+
 def write_env_file(project: Path, answers: dict) -> None:
     """A fresh secret key per project; .env is git-ignored and never shipped in images."""
     lines = [
@@ -102,8 +139,10 @@ def next_steps(project: Path, answers: dict) -> str:
         "Next steps:\n"
         f"  cd {project.name}\n"
         f"  docker compose up                       # {services}\n"
-        "or without Docker (see README.md):\n"
-        "  python -m venv .venv && .venv/bin/pip install -e . --group dev\n"
+        "or without Docker (see README.md; `uv sync --locked` installs what uv.lock pins):\n"
+        # A new venv's pip (23-24 on Python 3.11-3.13) does not know --group (25.1 does).
+        '  python -m venv .venv && .venv/bin/python -m pip install -q "pip>=25.1"\n'
+        "  .venv/bin/pip install -e . --group dev\n"
         "  .venv/bin/python manage.py migrate && .venv/bin/python manage.py runserver\n"
         "  .venv/bin/python manage.py worker      # in a second terminal\n"
     )
@@ -125,15 +164,34 @@ def main(project: Path, answers: dict) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     remove_unused(project, answers)
+    install_lock(project, answers)
     write_env_file(project, answers)
     write_settings_table(project, answers["project_slug"])
     print(next_steps(project, answers))
     return 0
 
 
+def in_hook_env(answers: dict) -> int:
+    """Run this hook again in the cached pydantic environment (``hook_env.py``)."""
+    path = Path(answers["_repo_dir"]) / "hook_env.py"
+    spec = importlib.util.spec_from_file_location("template_hook_env", path)
+    hook_env = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook_env)
+    try:
+        python = hook_env.ensure(answers.get("_template", "<template>"))
+    except hook_env.HookEnvError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    env = {**os.environ, IN_HOOK_ENV: "1"}
+    return subprocess.run([str(python), __file__], env=env).returncode
+
+
 if __name__ == "__main__":
     try:
-        sys.exit(main(Path.cwd(), load_answers()))
+        answers = load_answers()
+        if importlib.util.find_spec("pydantic") is None and not os.environ.get(IN_HOOK_ENV):
+            sys.exit(in_hook_env(answers))
+        sys.exit(main(Path.cwd(), answers))
     except Exception as exc:  # noqa: BLE001 - a traceback of ours would bury the message
         print(f"post-gen hook failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(1)

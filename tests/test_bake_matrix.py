@@ -83,6 +83,9 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
         validate(project, compose_file)
     run([BIN / "hadolint", "Dockerfile"], cwd=project)
     run([BIN / "check-jsonschema", *GITHUB_WORKFLOW, ".github/workflows/ci.yml"], cwd=project)
+    dependabot = ["--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"]
+    run([BIN / "check-jsonschema", *dependabot], cwd=project)
+    assert (project / "uv.lock").is_file()  # the shipped lock of this dependency set
     run([BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml"], cwd=project)
 
     dev = run([PYTHON, "manage.py", "check"], cwd=project)

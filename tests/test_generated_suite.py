@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from conftest import PYTHON, run
+from conftest import BIN, PYTHON, run
 
 OPTION_SETS = [
     {"database": "sqlite", "use_results": True, "admin_enabled": True},
@@ -28,6 +28,11 @@ OPTION_SETS = [
 ]
 
 
+# This option set runs in a venv made from the project's uv.lock (`uv sync --locked`);
+# the others in the template's test venv.
+LOCKED = 3
+
+
 @pytest.mark.parametrize(
     ("index", "answers"),
     list(enumerate(OPTION_SETS)),
@@ -42,7 +47,12 @@ def test_generated_suite_passes(bake, index, answers):
     if answers["database"] == "postgresql":
         # The machine's PostgreSQL; pytest-django creates test_<name>, one per option set.
         env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/template_suite_{index}"
-    proc = run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+    python = PYTHON
+    if index == LOCKED:
+        # The locked set, as the image and the generated CI install it.
+        run([BIN / "uv", "sync", "--locked", "--quiet"], cwd=project, timeout=600)
+        python = project / ".venv" / "bin" / "python"
+    proc = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
     summary = proc.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary
-    print(f"{answers}: {summary}")
+    print(f"{answers}{' (from uv.lock)' if index == LOCKED else ''}: {summary}")

@@ -4,7 +4,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from conftest import PYTHON, TEMPLATE, cookiecutter, load_hook, run
+from conftest import PYTHON, TEMPLATE, cookiecutter, free_port, load_hook, run
 
 
 def test_each_bake_gets_its_own_secret_key(tmp_path):
@@ -22,17 +22,25 @@ def test_each_bake_gets_its_own_secret_key(tmp_path):
     assert all(len(key) >= 50 for key in keys)
 
 
-def test_pre_prompt_names_the_fix_when_pydantic_is_missing(tmp_path):
-    # -S: no site-packages, so pydantic is not importable, as with a bare cookiecutter.
+def test_pre_prompt_without_pydantic_and_offline_names_the_fix(tmp_path):
+    # -S: no site-packages, so pydantic is not importable, as with a bare cookiecutter;
+    # no uv on PATH and a closed index: the hook environment cannot be made.
+    env = {
+        **os.environ,
+        "PATH": "/usr/bin:/bin",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PIP_INDEX_URL": f"http://127.0.0.1:{free_port()}/simple",
+    }
     proc = subprocess.run(
         [PYTHON, "-I", "-S", TEMPLATE / "hooks" / "pre_prompt.py"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env=env,
     )
     assert proc.returncode == 1
+    assert "pydantic is needed to check the answers" in proc.stderr
     assert "uvx --with pydantic cookiecutter" in proc.stderr
-    assert "pipx inject cookiecutter pydantic" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

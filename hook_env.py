@@ -1,0 +1,104 @@
+"""The hooks' own Python with pydantic, for a cookiecutter that has none: made once, cached.
+
+The post-gen hook checks the answers with the generated project's pydantic models.
+cookiecutter-django's hooks need nothing beyond cookiecutter, and ours should not ask users
+to reinstall theirs: when pydantic is not importable, the hooks make a small environment of
+their own under the user's cache directory (uv when it is on PATH, else ``python -m venv``
+and pip), with pinned versions, and run the checks there. Nothing is ever installed into
+cookiecutter's own environment. Standard library only: it runs before anything else.
+"""
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+# What the generated config models need to validate answers (pydantic alone: the YAML
+# and .env sources are imported only when a project loads its config).
+REQUIREMENTS = ("pydantic==2.14.4",)
+READY = "hook-env-ready"  # written last: a half-made environment is never used
+
+
+class HookEnvError(Exception):
+    """The environment could not be made; the message says what to do."""
+
+
+def have_pydantic() -> bool:
+    return importlib.util.find_spec("pydantic") is not None
+
+
+def cache_root() -> Path:
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "cookiecutter-django-dramatiq"
+
+
+def base_python() -> str:
+    """The interpreter under cookiecutter's venv (uvx's is ephemeral; its base is not)."""
+    return getattr(sys, "_base_executable", None) or sys.executable
+
+
+def env_dir() -> Path:
+    """One environment per pin set and Python (a venv is tied to its interpreter)."""
+    key = "\n".join((*REQUIREMENTS, sys.version.split()[0], base_python()))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return cache_root() / f"hook-env-py{sys.version_info[0]}{sys.version_info[1]}-{digest}"
+
+
+def python_in(env: Path) -> Path:
+    return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _run(command: list[str]) -> None:
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        raise HookEnvError(lines[-1] if lines else f"{command[0]} exited {proc.returncode}")
+
+
+def _create(target: Path) -> None:
+    uv = shutil.which("uv")
+    if uv:
+        _run([uv, "venv", "--quiet", "--python", base_python(), str(target)])
+        install = [uv, "pip", "install", "--quiet", "--python", str(python_in(target))]
+    else:
+        _run([base_python(), "-m", "venv", str(target)])
+        install = [str(python_in(target)), "-m", "pip", "install", "--quiet"]
+        install += ["--disable-pip-version-check", "--retries", "1", "--timeout", "15"]
+    _run([*install, *REQUIREMENTS])
+    (target / READY).write_text("\n".join(REQUIREMENTS) + "\n")
+
+
+def ensure(template: str = "<template>") -> Path:
+    """The cached environment's Python, made first if needed (one progress line)."""
+    env = env_dir()
+    if (env / READY).is_file() and python_in(env).exists():
+        return python_in(env)
+    tool = "uv" if shutil.which("uv") else "python -m venv + pip"
+    print(
+        f"Installing {', '.join(REQUIREMENTS)} for the answer checks into {env} "
+        f"({tool}; once, reused by later bakes)",
+        file=sys.stderr,
+    )
+    env.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f"{env.name}-", dir=env.parent))
+    try:
+        _create(building)
+        if not (env / READY).is_file():  # another bake may have finished first
+            shutil.rmtree(env, ignore_errors=True)
+            building.rename(env)
+    except (HookEnvError, OSError) as exc:
+        raise HookEnvError(
+            f"pydantic is needed to check the answers and could not be installed into "
+            f"{env} ({exc}). Connect to PyPI and run cookiecutter again, or run it with "
+            f"pydantic beside it: uvx --with pydantic cookiecutter {template}"
+        ) from None
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return python_in(env)

@@ -1,0 +1,109 @@
+"""Maintainers' helper: the uv.lock each baked project gets, one per dependency set.
+
+The generated pyproject.toml depends on three answers (database, prometheus_enabled,
+use_scheduler), so there are eight dependency sets. Each is baked under a placeholder
+name, locked with uv, and kept in ``locks/``; the post-gen hook copies the one matching
+the answers into the project with the project's own name. A bake then needs no network,
+and every project baked from one commit of the template installs exactly the versions
+that commit's CI tested. ``--check`` fails when a lock no longer matches its pyproject.
+
+    python scripts/lock.py            # re-lock (newest versions allowed by pyproject)
+    python scripts/lock.py --check    # the template's tests run this
+"""
+
+import argparse
+import importlib.util
+import itertools
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+LOCKS = TEMPLATE / "locks"
+
+
+def post_gen_hook():
+    """The hook holds the lock's file name and placeholder: one home for both."""
+    path = TEMPLATE / "hooks" / "post_gen_project.py"
+    spec = importlib.util.spec_from_file_location("post_gen_project", path)
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    return hook
+
+
+HOOK = post_gen_hook()
+PLACEHOLDER = HOOK.LOCK_PLACEHOLDER
+
+
+def variants():
+    for database, prometheus, scheduler in itertools.product(
+        ("postgresql", "sqlite"), (False, True), (True, False)
+    ):
+        answers = {
+            "database": database,
+            "prometheus_enabled": prometheus,
+            "use_scheduler": scheduler,
+        }
+        yield HOOK.lock_name(answers), answers
+
+
+def bake(answers: dict, out: Path) -> Path:
+    extra = [
+        f"{key}={'yes' if value is True else 'no' if value is False else value}"
+        for key, value in answers.items()
+    ]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            str(TEMPLATE),
+            "--no-input",
+            "-o",
+            str(out),
+            f"project_slug={PLACEHOLDER}",
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return out / PLACEHOLDER
+
+
+def uv() -> str:
+    found = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail on a stale lock")
+    check = parser.parse_args().check
+    LOCKS.mkdir(exist_ok=True)
+    stale = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, answers in variants():
+            project = bake(answers, Path(tmp) / name)
+            lock = project / "uv.lock"
+            if check:
+                proc = subprocess.run(
+                    [uv(), "lock", "--check", "--project", str(project)],
+                    capture_output=True,
+                    text=True,
+                )
+                if proc.returncode != 0:
+                    stale.append(f"{name}: {proc.stderr.strip().splitlines()[-1]}")
+                continue
+            lock.unlink(missing_ok=True)
+            subprocess.run([uv(), "lock", "--quiet", "--project", str(project)], check=True)
+            shutil.copy(lock, LOCKS / name)
+            print(f"locks/{name}")
+    for line in stale:
+        print(f"stale lock {line} (run: python scripts/lock.py)", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
