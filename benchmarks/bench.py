@@ -171,12 +171,16 @@ class Bench:
             }
         return result
 
-    def dramatiq_run(self, name, command, processes, threads, sample=None, **env):
+    def dramatiq_run(self, name, command, processes, threads, sample=None, prefill=None, **env):
+        """``prefill``: Python that enqueues the run's tasks (default: no-op messages)."""
         namespace = f"bench-{uuid.uuid4().hex[:8]}"
         env = {**env, "TASKS_NAMESPACE": namespace}
         broker_url = self.config(**env).tasks.broker_url
         client = redis.Redis.from_url(broker_url)
-        prefill_dramatiq(broker_url, namespace, self.args.tasks)
+        if prefill:
+            self.python(prefill, env)
+        else:
+            prefill_dramatiq(broker_url, namespace, self.args.tasks)
         flags = ["--processes", str(processes), "--threads", str(threads)]
         try:
             return self.drain(
@@ -188,7 +192,16 @@ class Bench:
                 sample,
             )
         finally:
-            delete_keys(client, f"{namespace}:*")
+            delete_keys(client, f"{namespace}*")  # and the @task results, <namespace>-tasks
+
+    def django_task_run(self, run, worker, **env):
+        """No-op ``@task`` functions, enqueued through Django's API before the run."""
+        prefill = (
+            "import django; django.setup()\n"
+            f"from {self.slug}.tasks.probes import noop_task\n"
+            f"for _ in range({self.args.tasks}): noop_task.enqueue()\n"
+        )
+        return run("django-task", worker, prefill=prefill, **env)
 
     def celery_run(self, processes, threads):
         queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -231,6 +244,7 @@ class Bench:
             results[shape] = {
                 "bare": run("bare", bare, **bare_env),
                 "admin_off": run("generated", worker, DRAMATIQ_ADMIN_ENABLED="false"),
+                "django_task": self.django_task_run(run, worker, DRAMATIQ_ADMIN_ENABLED="false"),
                 "tracking_pg": self.tracking_lag_run(run, worker, **tracked),
                 "tracking_sqlite": run("tracking-sqlite", worker, **sqlite),
                 "admin_on": run("admin", worker, **old),
@@ -260,22 +274,29 @@ class Bench:
 
     # ----------------------------------------------------------------- enqueue
     def enqueue(self):
-        timing = (
-            "import json, time\n"
-            "samples = []\n"
-            f"for i in range({self.args.sends} + 100):\n"
-            "    t = time.perf_counter_ns(); noop.send(); t = time.perf_counter_ns() - t\n"
-            "    if i >= 100: samples.append(t / 1e6)\n"  # the first 100 warm up
-            "print(json.dumps(samples))\n"
-        )
+        def timing(call="noop.send()"):
+            return (
+                "import json, time\n"
+                "samples = []\n"
+                f"for i in range({self.args.sends} + 100):\n"
+                f"    t = time.perf_counter_ns(); {call}; t = time.perf_counter_ns() - t\n"
+                "    if i >= 100: samples.append(t / 1e6)\n"  # the first 100 warm up
+                "print(json.dumps(samples))\n"
+            )
+
         django = "import django; django.setup()\n"
-        probe = f"from {self.slug}.tasks.probes import noop\n"
+        probe = f"from {self.slug}.tasks.probes import noop, noop_task\n"
         variants = {
             "bare": (
                 "from bare_app import noop\n",
                 {"BENCH_SLUG": self.slug, "DRAMATIQ_LIVENESS_FILE": ""},
             ),
             "admin_off": (django + probe, {"DRAMATIQ_ADMIN_ENABLED": "false"}),
+            "django_task": (
+                django + probe,
+                {"DRAMATIQ_ADMIN_ENABLED": "false"},
+                "noop_task.enqueue()",
+            ),
             "tracking_pg": (django + probe, {"DRAMATIQ_ADMIN_ENABLED": "true"}),
             "admin_on": (
                 django + probe,
@@ -283,14 +304,14 @@ class Bench:
             ),
         }
         results = {}
-        for name, (setup, env) in variants.items():
+        for name, (setup, env, *call) in variants.items():
             namespace = f"bench-{uuid.uuid4().hex[:8]}"
             env = {**env, "TASKS_NAMESPACE": namespace}
             try:
-                samples = json.loads(self.python(setup + timing, env))
+                samples = json.loads(self.python(setup + timing(*call), env))
             finally:
                 client = redis.Redis.from_url(self.config(**env).tasks.broker_url)
-                delete_keys(client, f"{namespace}:*")
+                delete_keys(client, f"{namespace}*")
             results[name] = {"p50_ms": percentile(samples, 50), "p99_ms": percentile(samples, 99)}
         return results
 
@@ -509,6 +530,13 @@ def rows(results):
             table.append((f"no-op tasks/s, {shape}: {label} vs bare Dramatiq", ours, bare))
         table.append(
             (
+                f"no-op tasks/s, {shape}: @task functions vs Dramatiq actors (admin off)",
+                runs["django_task"]["tasks_per_s"],
+                runs["admin_off"]["tasks_per_s"],
+            )
+        )
+        table.append(
+            (
                 f"no-op tasks/s, {shape}: generated worker, admin off vs Celery",
                 runs["admin_off"]["tasks_per_s"],
                 runs["celery"]["tasks_per_s"],
@@ -538,6 +566,14 @@ def rows(results):
                     enqueue["bare"][q],
                 )
             )
+    for q in ("p50_ms", "p99_ms"):
+        table.append(
+            (
+                f"{q[:3]} ms from Django, admin off: task.enqueue() vs actor.send()",
+                enqueue["django_task"][q],
+                enqueue["admin_off"][q],
+            )
+        )
     startup = results["startup"]
     table += [
         (

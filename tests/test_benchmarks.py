@@ -20,13 +20,20 @@ def test_benchmark_runs_on_a_tiny_count(tmp_path):
         assert set(runs) == {
             "bare",
             "admin_off",
+            "django_task",
             "tracking_pg",
             "tracking_sqlite",
             "admin_on",
             "celery",
         }
         assert all(r["tasks_per_s"] > 0 and r["rss_mb_per_worker_process"] for r in runs.values())
-    assert set(results["enqueue"]) == {"bare", "admin_off", "tracking_pg", "admin_on"}
+    assert set(results["enqueue"]) == {
+        "bare",
+        "admin_off",
+        "django_task",
+        "tracking_pg",
+        "admin_on",
+    }
     assert results["startup"]["settings_ms"] > 0 < results["startup"]["plain_settings_ms"]
     table = (out / "results.md").read_text()
     assert table.count("\n| ") >= 18 and "x |" in table

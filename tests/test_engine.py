@@ -121,11 +121,13 @@ def test_prod_stack(baked, stacks, option_set):
     containers = stack.containers()
     services = {c["Service"]: c for c in containers}
     workers = [f"worker-{queue.replace('_', '-')}" for queue in queues_of(option_set)]
-    for name in ["web", *workers]:
+    for name in ["web", *workers, "scheduler"]:  # both option sets keep use_scheduler
         assert services[name]["State"] == "running", services[name]
         assert stack.health(name) == "healthy"
         uid = stack.exec(name, "id", "-u").stdout.strip()
         assert uid != "0", f"{name} runs as root"
+    scheduler_log = stack.compose("logs", "scheduler").stdout
+    assert "Lock taken" in scheduler_log and "clear_expired_sessions" in scheduler_log
     databases = {"redis-broker", "redis-cache", "postgres"}
     for container in containers:
         published = [p for p in container.get("Publishers") or [] if p.get("PublishedPort")]
@@ -133,7 +135,7 @@ def test_prod_stack(baked, stacks, option_set):
             assert {p["TargetPort"] for p in published} == {8000}  # IPv4 and IPv6
         else:
             assert published == [], f"{container['Service']} publishes {published}"
-    assert set(services) - {"web", "migrate", *workers} <= databases
+    assert set(services) - {"web", "migrate", "scheduler", *workers} <= databases
 
     # TLS ends at a proxy: plain HTTP is sent to HTTPS, the proxy's header is trusted.
     status, headers, _ = stack.get("/", {"Host": "example.com"})

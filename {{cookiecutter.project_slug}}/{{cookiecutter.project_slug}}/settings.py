@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 from .config import ConfigError, load_config
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_dramatiq",
+    # Django's task framework: built in from Django 6.0, the django-tasks backport on 5.2.
+    "django.tasks" if django.VERSION >= (6, 0) else "django_tasks",
     "{{ cookiecutter.project_slug }}.tasks",
 ]
 
@@ -116,6 +119,8 @@ DRAMATIQ_BROKER = {
 }
 DRAMATIQ_RATE_LIMITER_BACKEND = _dramatiq["DRAMATIQ_RATE_LIMITER_BACKEND"]
 DRAMATIQ_TASKS_DATABASE = _dramatiq["DRAMATIQ_TASKS_DATABASE"]
+# Django's @task API, run by the same workers (tasks/task_backend.py).
+TASKS = _dramatiq["TASKS"]
 if CONFIG.tasks.use_results:
     DRAMATIQ_RESULT_BACKEND = _dramatiq["DRAMATIQ_RESULT_BACKEND"]
 # Workers import every installed app's ``tasks`` module, and our app's ``actors``.

@@ -17,6 +17,7 @@ from .cache import CacheConfig
 from .errors import fail_at
 from .middleware import REDIS_RATE_LIMITS, STUB_RATE_LIMITS, Component
 from .schedules import Schedule, SchedulerConfig, parsed_schedules, queue_failures
+from .tasks_api import DjangoTasksConfig
 from .tracking import TrackingConfig
 from .workers import DramatiqConfig
 
@@ -83,6 +84,10 @@ class TaskConfig(BaseModel):
         default_factory=SchedulerConfig,
         description="The scheduler process that sends the schedules",
     )
+    django_tasks: DjangoTasksConfig = Field(
+        default_factory=DjangoTasksConfig,
+        description="Django's @task API on these workers (the TASKS setting)",
+    )
     schedules: list[Schedule] = Field(
         default_factory=list,
         description="Periodic sends: actor, cron or every, queue, args, kwargs, "
@@ -103,7 +108,7 @@ class TaskConfig(BaseModel):
     def _empty_result_backend(cls, value):
         return value or None
 
-    @field_validator("dramatiq", "tracking", "scheduler", mode="before")
+    @field_validator("dramatiq", "tracking", "scheduler", "django_tasks", mode="before")
     @classmethod
     def _default_section(cls, value, info: ValidationInfo):
         """An empty section (``dramatiq:`` alone in YAML) is that section's defaults."""
@@ -113,6 +118,7 @@ class TaskConfig(BaseModel):
             "dramatiq": DramatiqConfig,
             "tracking": TrackingConfig,
             "scheduler": SchedulerConfig,
+            "django_tasks": DjangoTasksConfig,
         }
         return sections[str(info.field_name)]()
 
@@ -162,6 +168,11 @@ class TaskConfig(BaseModel):
             },
             "DRAMATIQ_RATE_LIMITER_BACKEND": tasks._rate_limiter_settings(),
             "DRAMATIQ_TASKS_DATABASE": "default",
+            "TASKS": tasks.django_tasks.settings(
+                tasks.dramatiq.queues,
+                tasks.broker_url if tasks.enabled else None,
+                tasks.namespace,
+            ),
         }
         if tasks.use_results:
             settings["DRAMATIQ_RESULT_BACKEND"] = {

@@ -7,4 +7,12 @@ class TasksConfig(AppConfig):
 
     def ready(self):
         # Register the actors in every process (web too), so .send() finds them.
-        from . import actors, checks, housekeeping, ping, probes  # noqa: F401
+        from . import (  # noqa: F401
+            actors,
+            checks,
+            housekeeping,
+            ping,
+            portable,
+            probes,
+            task_backend,
+        )

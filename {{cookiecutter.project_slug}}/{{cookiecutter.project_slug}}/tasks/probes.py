@@ -5,7 +5,8 @@ anyone checking a deployment) send records, break something (kill a worker, rest
 Redis), and count from the trace: a message never completed is lost, one completed twice
 is a duplicate. The trace lives in the cache's Redis database under the cache key prefix,
 apart from the broker under test, and expires after a day. ``noop`` does nothing, so a
-benchmark of it measures what the worker and its middleware cost.
+benchmark of it measures what the worker and its middleware cost; ``noop_task`` is the same
+through Django's ``@task`` API.
 """
 
 import time
@@ -15,6 +16,8 @@ from collections.abc import Iterable
 import dramatiq
 import redis
 from django.conf import settings
+
+from .task_api import task
 
 TRACE_TTL = 86_400  # seconds
 STEP = 0.02  # seconds: sleep in short steps so TimeLimit can interrupt a long task
@@ -65,6 +68,11 @@ def record(run: str, message_id: str, seconds: float = 0.0, fail: bool | int = F
 @dramatiq.actor(queue_name="default")
 def noop() -> None:
     """Nothing: the cost of a task is then all broker, worker and middleware."""
+
+
+@task()
+def noop_task() -> None:
+    """``noop`` through Django's task API: what ``@task`` adds to an actor's cost."""
 
 
 @dramatiq.actor(queue_name="default", max_retries=0)

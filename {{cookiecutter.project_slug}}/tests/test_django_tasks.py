@@ -1,0 +1,136 @@
+"""Django's task API (``@task``) on the real workers and Redis: results, failures, delays.
+
+The session's worker runs every configured queue; each test enqueues through
+``TASKS["default"]`` (``DramatiqBackend``) and reads results back with ``get_result``.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.http import JsonResponse
+from django.test import override_settings
+from django.urls import path
+from django.utils import timezone
+
+from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import flush_tracking
+from {{ cookiecutter.project_slug }}.tasks.task_api import (
+    InvalidTaskError,
+    TaskResultDoesNotExist,
+    TaskResultStatus,
+    task_backends,
+)
+
+from .helpers import wait_until
+from .task_functions import add, add_async, add_later, attempt_and_id, refuse
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def tracked_enqueues_written():
+    """This test's enqueues tracked while it may still reach the database."""
+    yield
+    flush_tracking()
+
+
+def finished(task, result_id, timeout=30):
+    def done():
+        result = task.get_result(result_id)
+        return result if result.is_finished else None
+
+    return wait_until(done, timeout, f"{task.name} {result_id} finished")
+
+
+def test_enqueue_and_get_result_round_trip(worker):
+    result = add.enqueue(2, 3)
+    assert result.status == TaskResultStatus.READY and result.enqueued_at is not None
+    done = finished(add, result.id)
+    print(
+        f"\n@task round trip: {done.status} {done.return_value!r} in "
+        f"{(done.finished_at - done.enqueued_at).total_seconds():.3f} s"
+    )
+    assert done.status == TaskResultStatus.SUCCESSFUL
+    assert done.return_value == 5
+    assert done.enqueued_at <= done.started_at <= done.finished_at
+    assert done.attempts == 1 and done.errors == []
+    assert (done.args, done.kwargs) == ([2, 3], {})
+
+
+def test_a_failing_task_ends_failed_with_its_error(worker, settings):
+    result = refuse.enqueue("no thanks")
+    max_retries = settings.CONFIG.tasks.dramatiq.max_retries
+    done = finished(refuse, result.id, timeout=90)  # the workers' retries run first
+    error = done.errors[-1]
+    print(
+        f"\n@task failure: {done.status} after {done.attempts} attempts, "
+        f"{error.exception_class_path}"
+    )
+    assert done.status == TaskResultStatus.FAILED
+    assert done.attempts == max_retries + 1 and len(done.errors) == max_retries + 1
+    assert error.exception_class_path == "tests.task_functions.Refused"
+    assert "no thanks" in error.traceback and "Traceback" in error.traceback
+    with pytest.raises(ValueError, match="Task failed"):
+        _ = done.return_value
+
+
+def test_a_deferred_task_runs_after_run_after_not_before(worker):
+    run_after = timezone.now() + timedelta(seconds=3)
+    result = add.using(run_after=run_after).enqueue(1, 1)
+    early = add.get_result(result.id)
+    assert early.status == TaskResultStatus.READY and early.attempts == 0
+    done = finished(add, result.id)
+    print(
+        f"\n@task deferred 3 s: started {(done.started_at - run_after).total_seconds():+.2f} s "
+        "after run_after"
+    )
+    assert done.started_at >= run_after
+    assert done.return_value == 2
+
+
+def test_a_task_on_an_unknown_queue_is_refused_naming_it_and_the_configured_ones(
+    settings,
+):
+    queues = ", ".join(sorted(settings.CONFIG.tasks.dramatiq.queues))
+    with pytest.raises(InvalidTaskError) as caught:
+        add.using(queue_name="nope").enqueue(1, 2)
+    print(f"\n@task unknown queue: {caught.value}")
+    assert "queue 'nope'" in str(caught.value) and f"({queues})" in str(caught.value)
+
+
+def test_priority_is_refused_dramatiq_has_none_on_redis():
+    with pytest.raises(InvalidTaskError, match="priority"):
+        add.using(priority=10)
+
+
+def test_get_result_of_an_unknown_id_raises():
+    with pytest.raises(TaskResultDoesNotExist):
+        add.get_result("no-such-id")
+
+
+def test_context_and_async_tasks_run(worker):
+    result = attempt_and_id.enqueue()
+    assert finished(attempt_and_id, result.id).return_value == [1, result.id]
+    result = add_async.enqueue(20, 22)
+    assert finished(add_async, result.id).return_value == 42
+
+
+def enqueue_view(request):
+    return JsonResponse({"id": add.enqueue(4, 5).id})
+
+
+urlpatterns = [path("enqueue-task/", enqueue_view)]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_the_same_task_from_a_web_request_and_from_another_task(worker, client):
+    from_web = client.get("/enqueue-task/").json()["id"]
+    assert finished(add, from_web).return_value == 9
+    outer = add_later.enqueue(6, 7)
+    inner_id = finished(add_later, outer.id).return_value
+    assert finished(add, inner_id).return_value == 13
+
+
+def test_the_backend_is_ours_with_the_configured_queues(settings):
+    backend = task_backends["default"]
+    assert type(backend).__name__ == "DramatiqBackend"
+    assert backend.queues == set(settings.CONFIG.tasks.dramatiq.queues)
