@@ -165,11 +165,17 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
+    # Django's task framework logs two INFO lines per task (started, finished), as many as
+    # a busy worker runs tasks; failures still come at ERROR, with the traceback.
+    "loggers": {
+        "django_tasks": {"level": "WARNING"},
+        "django.tasks": {"level": "WARNING"},
 {%- if cookiecutter.use_scheduler %}
-    # APScheduler logs every run of every job at INFO (the lock renewal every 2 s);
-    # the scheduler command logs each send itself.
-    "loggers": {"apscheduler": {"level": "WARNING"}},
+        # APScheduler logs every run of every job at INFO (the lock renewal every 2 s);
+        # the scheduler command logs each send itself.
+        "apscheduler": {"level": "WARNING"},
 {%- endif %}
+    },
 }
 
 if CONFIG.environment == "production":

@@ -18,6 +18,7 @@ REQUEUE_PREFETCHED = f"{RUNTIME_MIDDLEWARE}.requeue.RequeuePrefetched"
 LIVENESS_FILE = f"{RUNTIME_MIDDLEWARE}.liveness.LivenessFile"
 TASK_TRACKING = f"{RUNTIME_MIDDLEWARE}.tracking.TaskTracking"
 WORKER_REGISTRY = f"{RUNTIME_MIDDLEWARE}.registry.WorkerRegistry"
+TASK_RESULTS = f"{RUNTIME_MIDDLEWARE}.task_results.TaskResults"
 DAY_MS = 86_400_000
 
 REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
@@ -103,6 +104,7 @@ def stack(
         module, name = path.rsplit(".", 1)
         own = module.startswith("dramatiq.middleware")
         components.append(Component(path, configured.get(name, {}) if own else {}))
+    components.append(Component(TASK_RESULTS))  # Django's @task API (tasks_api.py)
     if enabled:
         components.append(Component(REQUEUE_PREFETCHED))
         if workers.admin_enabled:  # the Queues page shows each worker's queues

@@ -13,12 +13,16 @@ queue with workers of its own). Coroutine functions run in the worker thread thr
 asgiref's ``async_to_sync``, as Django runs them.
 """
 
+import atexit
 import json
+import logging
 import os
 import socket
+import threading
 import traceback
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +33,7 @@ from django.core import checks
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .middleware.task_results import current_message, on_worker_shutdown
 from .task_api import (
     BaseTaskBackend,
     InvalidTaskError,
@@ -43,77 +48,136 @@ from .task_api import (
     task_started,
 )
 
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+logger = logging.getLogger(__name__)
+HOST = socket.gethostname()
+READY, RUNNING = TaskResultStatus.READY.value, TaskResultStatus.RUNNING.value
 TIMES = ("enqueued_at", "started_at", "last_attempted_at", "finished_at")
 
 
+@dataclass
+class Pending:
+    """One result's writes not sent yet, merged: a later field value wins."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    unless_set: dict[str, str] = field(default_factory=dict)  # HSETNX: first write wins
+    workers: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
 class ResultStore:
-    """The result records: ``<namespace>:<id>`` (hash), ``:workers`` and ``:errors``."""
+    """The result records: ``<namespace>:<id>`` (hash), ``:workers`` and ``:errors``.
+
+    Writes are held per process, merged per result, and sent by a thread in one pipeline
+    every ``FLUSH_INTERVAL`` s (or ``BATCH`` results), so neither ``enqueue`` nor a worker
+    waits on Redis for them; a task that starts and ends within one interval costs one
+    hash write. Reads flush first, so a process reads its own writes. The status
+    ``enqueue`` writes never replaces a worker's (HSETNX): the two flush in either order.
+    A write that fails (Redis away) is dropped with a warning: results never fail a task.
+    """
+
+    FLUSH_INTERVAL = 0.1  # seconds
+    BATCH = 1000
 
     def __init__(self, url: str | None, namespace: str, ttl: int):
         self.client = redis.Redis.from_url(url) if url else None
         self.namespace = namespace
         self.ttl = ttl
+        self._pid = 0
+        on_worker_shutdown(self.flush)
+
+    def _reset(self) -> None:
+        """Fresh state for this process (a forked worker must not share its parent's)."""
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._pending: dict[str, Pending] = {}
+        self._wake = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="task-results", daemon=True
+        )
+        self._thread.start()
+        atexit.register(self.flush)
 
     def keys(self, result_id: str) -> tuple[str, str, str]:
         key = f"{self.namespace}:{result_id}"
         return key, f"{key}:workers", f"{key}:errors"
 
-    def _write(
-        self, result_id: str, fields: dict[str, str], *, worker=None, error=None
+    def _hold(
+        self, result_id: str, fields=None, unless_set=None, worker=None, error=None
     ):
-        """One round trip: the fields, an attempt's worker or an error, the expiry."""
         if self.client is None:
-            return []
-        key, workers, errors = self.keys(result_id)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hset(key, mapping={name: value for name, value in fields.items()})
-        if worker is not None:
-            pipe.hsetnx(key, "started_at", fields["last_attempted_at"])
-            pipe.rpush(workers, worker)
-            pipe.lrange(workers, 0, -1)
-        if error is not None:
-            pipe.rpush(errors, json.dumps(error))
-        for name in (key, workers, errors):
-            pipe.pexpire(name, self.ttl)
-        return pipe.execute()
+            return
+        if self._pid != os.getpid():
+            self._reset()
+        with self._lock:
+            pending = self._pending.get(result_id)
+            if pending is None:
+                pending = self._pending[result_id] = Pending()
+            if fields:
+                pending.fields.update(fields)
+            if unless_set:
+                for name, value in unless_set.items():
+                    pending.unless_set.setdefault(name, value)
+            if worker:
+                pending.workers.append(worker)
+            if error:
+                pending.errors.append(error)
+            full = len(self._pending) >= self.BATCH
+        if full:
+            self._wake.set()
 
-    def ready(self, result_id: str, task, args, kwargs, now: datetime) -> None:
-        self._write(
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.FLUSH_INTERVAL)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        if self.client is None or self._pid != os.getpid():
+            return
+        with self._flushing:
+            with self._lock:
+                held, self._pending = self._pending, {}
+            if not held:
+                return
+            pipe = self.client.pipeline(transaction=False)
+            for result_id, pending in held.items():
+                key, workers, errors = self.keys(result_id)
+                if pending.fields:
+                    pipe.hset(key, mapping={k: v for k, v in pending.fields.items()})
+                for name, value in pending.unless_set.items():
+                    pipe.hsetnx(key, name, value)
+                pipe.pexpire(key, self.ttl)
+                if pending.workers:
+                    pipe.rpush(workers, *pending.workers)
+                    pipe.pexpire(workers, self.ttl)
+                if pending.errors:
+                    pipe.rpush(errors, *pending.errors)
+                    pipe.pexpire(errors, self.ttl)
+            try:
+                pipe.execute()
+            except redis.RedisError as exc:
+                logger.warning("Dropped %d @task result write(s): %r", len(held), exc)
+
+    def ready(self, result_id: str, spec: str) -> None:
+        """Enqueued: what was asked (a JSON ``spec``); READY unless a worker said more."""
+        self._hold(result_id, {"spec": spec}, {"status": READY})
+
+    def running(self, result_id: str, now: str) -> None:
+        self._hold(
             result_id,
-            {
-                "task": task.module_path,
-                "queue": task.queue_name,
-                "backend": task.backend,
-                "status": TaskResultStatus.READY,
-                "args": json.dumps(args),
-                "kwargs": json.dumps(kwargs),
-                "enqueued_at": now.isoformat(),
-            },
+            {"status": RUNNING, "last_attempted_at": now},
+            {"started_at": now},
+            worker=worker_id(),
         )
 
-    def running(self, result_id: str, now: datetime) -> list[str]:
-        """Mark an attempt started; the worker ids of every attempt so far."""
-        fields = {
-            "status": TaskResultStatus.RUNNING,
-            "last_attempted_at": now.isoformat(),
-        }
-        replies = self._write(result_id, fields, worker=WORKER_ID)
-        return [w.decode() for w in replies[3]] if replies else [WORKER_ID]
+    def finished(self, result_id: str, fields: dict[str, str], error=None) -> None:
+        self._hold(result_id, fields, error=json.dumps(error) if error else None)
 
-    def finished(
-        self, result_id: str, status, now: datetime, *, value=None, error=None
-    ):
-        fields = {"status": status, "finished_at": now.isoformat()}
-        if status == TaskResultStatus.SUCCESSFUL:
-            fields["return_value"] = json.dumps(value)
-        elif status == TaskResultStatus.READY:  # failed, to be retried
-            del fields["finished_at"]
-        self._write(result_id, fields, error=error)
-
-    def read(self, result_id: str) -> tuple[dict[str, str], list[str], list[dict]]:
+    def read(self, result_id: str) -> tuple[dict[str, Any], list[str], list[dict]]:
         if self.client is None:
             raise TaskResultDoesNotExist(result_id)
+        self.flush()
         key, workers, errors = self.keys(result_id)
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(key)
@@ -122,7 +186,12 @@ class ResultStore:
         record, worker_ids, error_list = pipe.execute()
         if not record:
             raise TaskResultDoesNotExist(result_id)
-        fields = {k.decode(): v.decode() for k, v in record.items()}
+        fields: dict[str, Any] = {k.decode(): v.decode() for k, v in record.items()}
+        if (
+            "spec" not in fields
+        ):  # a worker's write arrived, the enqueue's is on its way
+            raise TaskResultDoesNotExist(result_id)
+        fields.update(json.loads(fields.pop("spec")))
         return (
             fields,
             [w.decode() for w in worker_ids],
@@ -154,7 +223,7 @@ class DramatiqBackend(BaseTaskBackend):
         super().validate_task(task)
 
     def enqueue(self, task, args, kwargs) -> TaskResult:
-        self.validate_task(task)
+        """Send the task; its definition (or ``using()``) was validated already."""
         now = timezone.now()
         result = TaskResult(
             task=task,
@@ -170,17 +239,18 @@ class DramatiqBackend(BaseTaskBackend):
             errors=[],
             worker_ids=[],
         )
-        # The record first: a fast worker's "running" must not be overwritten by it.
-        self.store.ready(result.id, task, result.args, result.kwargs, now)
+        enqueued_at = now.isoformat()
+        self.store.ready(result.id, spec(task.module_path, result, enqueued_at))
         message = run_task.message(
             self.alias,
             task.module_path,
             result.id,
             result.args,
             result.kwargs,
-            now.isoformat(),
+            enqueued_at,
         )
-        message = message.copy(queue_name=task.queue_name)
+        if task.queue_name != message.queue_name:
+            message = message.copy(queue_name=task.queue_name)
         delay = None
         if task.run_after is not None:
             delay = max(0, int((task.run_after - now).total_seconds() * 1000))
@@ -190,18 +260,17 @@ class DramatiqBackend(BaseTaskBackend):
 
     def get_result(self, result_id: str) -> TaskResult:
         fields, worker_ids, errors = self.store.read(result_id)
-        task = import_string(fields["task"])
         times = {
             name: datetime.fromisoformat(fields[name]) if name in fields else None
             for name in TIMES
         }
         result = TaskResult(
-            task=task,
+            task=import_string(fields["task"]),
             id=result_id,
             status=TaskResultStatus(fields["status"]),
-            args=json.loads(fields["args"]),
-            kwargs=json.loads(fields["kwargs"]),
-            backend=fields["backend"],
+            args=fields["args"],
+            kwargs=fields["kwargs"],
+            backend=self.alias,
             errors=[TaskError(**error) for error in errors],
             worker_ids=worker_ids,
             **times,
@@ -226,6 +295,32 @@ def backend(alias: str) -> DramatiqBackend:
     return found
 
 
+def worker_id() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def spec(path: str, result, enqueued_at: str) -> str:
+    """What a result's record keeps of the task, as one JSON field."""
+    return json.dumps(
+        {
+            "task": path,
+            "args": result.args,
+            "kwargs": result.kwargs,
+            "enqueued_at": enqueued_at,
+        }
+    )
+
+
+def attempt_of(message) -> tuple[int, bool]:
+    """This attempt's number, and whether a failure now is the last (as Retries decides)."""
+    options = message.options if message is not None else {}
+    retries = options.get("retries", 0)
+    max_retries = (
+        options.get("max_retries") or settings.CONFIG.tasks.dramatiq.max_retries
+    )
+    return retries + 1, retries >= max_retries
+
+
 @dramatiq.actor(queue_name="default")
 def run_task(
     alias: str,
@@ -239,44 +334,46 @@ def run_task(
 
     A failure the worker's Retries will retry leaves the result READY with its error
     listed; the last one leaves it FAILED. The exception goes on to Dramatiq either way.
-    Two writes per attempt, one round trip each: the start and the outcome.
     """
     store = backend(alias).store
+    attempt, last = attempt_of(current_message())
     now = timezone.now()
-    worker_ids = store.running(result_id, now)
+    store.running(result_id, now.isoformat())
+    task = import_string(path)
     result = TaskResult(
-        task=import_string(path),
+        task=task,
         id=result_id,
         status=TaskResultStatus.RUNNING,
         enqueued_at=datetime.fromisoformat(enqueued_at),
-        started_at=now if len(worker_ids) == 1 else None,
+        started_at=now,
         finished_at=None,
         last_attempted_at=now,
         args=args,
         kwargs=kwargs,
         backend=alias,
         errors=[],
-        worker_ids=worker_ids,
+        # Earlier attempts' ids are in the record; the count is what the context needs.
+        worker_ids=[*([""] * (attempt - 1)), worker_id()],
     )
-    task = result.task
     task_started.send(DramatiqBackend, task_result=result)
     try:
         if task.takes_context:
             value = task.call(TaskContext(task_result=result), *args, **kwargs)
         else:
             value = task.call(*args, **kwargs)
-        json.dumps(value)  # a return value must be JSON, as for any task backend
+        encoded = json.dumps(value)  # a return value must be JSON, as for any backend
     except BaseException as exc:
         error = TaskError(
             exception_class_path=f"{type(exc).__module__}.{type(exc).__qualname__}",
             traceback="".join(traceback.format_exception(exc)),
         )
-        retried = len(worker_ids) <= settings.CONFIG.tasks.dramatiq.max_retries
-        status = TaskResultStatus.READY if retried else TaskResultStatus.FAILED
+        status = TaskResultStatus.FAILED if last else TaskResultStatus.READY
+        fields = {"status": status}
+        if last:
+            fields["finished_at"] = timezone.now().isoformat()
         store.finished(
             result_id,
-            status,
-            timezone.now(),
+            fields,
             error={
                 "exception_class_path": error.exception_class_path,
                 "traceback": error.traceback,
@@ -286,8 +383,16 @@ def run_task(
         result.errors.append(error)
         task_finished.send(DramatiqBackend, task_result=result)
         raise
-    store.finished(result_id, TaskResultStatus.SUCCESSFUL, timezone.now(), value=value)
+    finished = timezone.now()
+    store.finished(
+        result_id,
+        {
+            "status": TaskResultStatus.SUCCESSFUL,
+            "finished_at": finished.isoformat(),
+            "return_value": encoded,
+        },
+    )
     object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
-    object.__setattr__(result, "finished_at", timezone.now())
+    object.__setattr__(result, "finished_at", finished)
     object.__setattr__(result, "_return_value", value)
     task_finished.send(DramatiqBackend, task_result=result)
