@@ -55,9 +55,8 @@ class EnqueueFromAViewTest(TransactionTestCase):
             message_id = response.json()["message_id"]
 
             def status() -> str | None:
-                flush_tracking(
-                    self.broker
-                )  # rows are written in batches: write them now
+                # Rows are written in batches: write them now.
+                flush_tracking(self.broker)
                 task = Task.tasks.filter(id=message_id).first()
                 return task.status if task else None
 

@@ -2,8 +2,10 @@
 django_dramatiq's AdminMiddleware records, and a database outage costs no task."""
 
 import json
+{%- if cookiecutter.database == "postgresql" %}
 import socket
 import threading
+{%- endif %}
 import time
 import uuid
 from collections import Counter
@@ -197,6 +199,19 @@ def test_changes_of_one_message_collapse_and_the_buffer_is_bounded(trackers, cap
     assert tracker.flush() == 100
 
 
+{%- if cookiecutter.prometheus_enabled %}
+
+
+def test_dropped_changes_are_counted_for_prometheus(trackers):
+    tracker = trackers(buffer_limit=100, metrics=True)
+    for _ in range(130):
+        tracker._record(1.0, "enqueued", noop.message())
+    (family,) = tracker._dropped_counter.collect()
+    (total,) = [s.value for s in family.samples if s.name.endswith("_total")]
+    assert family.name == "dramatiq_tracking_dropped" and total == 30
+{%- endif %}
+
+
 def test_retention_deletes_old_rows_in_batches(trackers):
     tracker = trackers()
     now = time.time()
@@ -223,6 +238,7 @@ def test_prune_tasks_command(trackers):
     assert out.getvalue() == "deleted 1 task row(s) older than 10 day(s)\n"
     with pytest.raises(CommandError, match="--days must be 1 or more, got 0"):
         call_command("prune_tasks", "--days", "0")
+{%- if cookiecutter.database == "postgresql" %}
 
 
 class Gate:
@@ -306,3 +322,4 @@ def test_a_database_outage_loses_no_task(shared_db, redis_client, tmp_path):
     assert at_outage < len(sent), "the run ended before the outage"
     assert counts["lost"] == 0 and counts["duplicates"] == 0
     assert "Task tracking dropped" in log_path.read_text()
+{%- endif %}
