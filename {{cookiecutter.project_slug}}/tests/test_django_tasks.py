@@ -4,6 +4,7 @@ The session's worker runs every configured queue; each test enqueues through
 ``TASKS["default"]`` (``DramatiqBackend``) and reads results back with ``get_result``.
 """
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -134,3 +135,24 @@ def test_the_backend_is_ours_with_the_configured_queues(settings):
     backend = task_backends["default"]
     assert type(backend).__name__ == "DramatiqBackend"
     assert backend.queues == set(settings.CONFIG.tasks.dramatiq.queues)
+
+
+def test_threads_share_the_process_result_store(worker):
+    """Django makes a backend per thread; their results go through one store and thread."""
+    results, stores = [], []
+
+    def enqueue_here():
+        stores.append(task_backends["default"].store)
+        results.append(add.enqueue(1, 1))
+
+    threads = [threading.Thread(target=enqueue_here) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(store) for store in stores}) == 1
+    assert stores[0] is task_backends["default"].store
+    flushers = [t for t in threading.enumerate() if t.name == "task-results"]
+    assert len(flushers) == 1
+    for result in results:
+        assert finished(add, result.id).return_value == 2

@@ -257,8 +257,10 @@ class Schedulers:
         return proc.returncode == 0
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            stop_process(process, timeout=15)
+        """Standbys first: the holder stopped first hands a standby the lock, and a tick."""
+        holder = self.holder()
+        for name in sorted(self.processes, key=lambda name: name == holder):
+            stop_process(self.processes[name], timeout=15)
 
     def close(self) -> None:
         self.stop()

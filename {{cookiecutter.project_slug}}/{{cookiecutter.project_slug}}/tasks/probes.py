@@ -9,6 +9,7 @@ benchmark of it measures what the worker and its middleware cost; ``noop_task`` 
 through Django's ``@task`` API.
 """
 
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ TRACE_TTL = 86_400  # seconds
 STEP = 0.02  # seconds: sleep in short steps so TimeLimit can interrupt a long task
 
 _store: redis.Redis | None = None
+_store_lock = threading.Lock()
 
 
 class ProbeFailure(Exception):
@@ -30,10 +32,17 @@ class ProbeFailure(Exception):
 
 
 def store() -> redis.Redis:
+    """The process's one client for the trace.
+
+    Made under a lock: two threads making it at once would each make a client, and the
+    one dropped closes its connection pool when collected (``Redis.__del__``), under the
+    other thread's command. A worker's first messages lost their count to that.
+    """
     global _store
-    if _store is None:
-        _store = redis.Redis.from_url(settings.CONFIG.cache_default.url)
-    return _store
+    with _store_lock:
+        if _store is None:
+            _store = redis.Redis.from_url(settings.CONFIG.cache_default.url)
+        return _store
 
 
 def trace_key(run: str, what: str) -> str:

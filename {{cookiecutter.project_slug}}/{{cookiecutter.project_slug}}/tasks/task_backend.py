@@ -85,9 +85,15 @@ class ResultStore:
         self._pid = 0
         on_worker_shutdown(self.flush)
 
-    def _reset(self) -> None:
+    def _ensure_process(self) -> None:
         """Fresh state for this process (a forked worker must not share its parent's)."""
-        self._pid = os.getpid()
+        if self._pid == os.getpid():
+            return
+        with _STORES_LOCK:
+            if self._pid != os.getpid():
+                self._reset()
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._pending: dict[str, Pending] = {}
@@ -97,6 +103,7 @@ class ResultStore:
         )
         self._thread.start()
         atexit.register(self.flush)
+        self._pid = os.getpid()  # last: other threads use the store once this is set
 
     def keys(self, result_id: str) -> tuple[str, str, str]:
         key = f"{self.namespace}:{result_id}"
@@ -107,8 +114,7 @@ class ResultStore:
     ):
         if self.client is None:
             return
-        if self._pid != os.getpid():
-            self._reset()
+        self._ensure_process()
         with self._lock:
             pending = self._pending.get(result_id)
             if pending is None:
@@ -199,6 +205,23 @@ class ResultStore:
         )
 
 
+_STORES: dict[tuple[str | None, str, int], ResultStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def result_store(url: str | None, namespace: str, ttl: int) -> ResultStore:
+    """The process's store for this configuration.
+
+    Django makes a backend per thread (``task_backends`` is thread-local): one store each
+    would mean a flush thread and a Redis pool per worker thread, and batches of one.
+    """
+    with _STORES_LOCK:
+        key = (url, namespace, ttl)
+        if key not in _STORES:
+            _STORES[key] = ResultStore(url, namespace, ttl)
+        return _STORES[key]
+
+
 class DramatiqBackend(BaseTaskBackend):
     """``TASKS`` backend: ``@task`` functions on the configured Dramatiq queues."""
 
@@ -210,7 +233,7 @@ class DramatiqBackend(BaseTaskBackend):
     def __init__(self, alias: str, params: dict):
         super().__init__(alias, params)
         options = params.get("OPTIONS", {})
-        self.store = ResultStore(
+        self.store = result_store(
             options.get("url"), options.get("namespace", "tasks"), options["result_ttl"]
         )
 
