@@ -136,6 +136,28 @@ def pytest_configure(config):
         FIGURES.unlink(missing_ok=True)
 
 
+# The longest tests (minutes each: CI's --durations), run first. xdist hands out tests in
+# collection order, so these alternate between the two workers at the start instead of one
+# worker starting a generated suite when the other has nothing left.
+LONGEST_FIRST = (
+    "test_engine.py::test_dev_stack",
+    "test_generated_suite.py::",
+    "test_engine.py::test_prod_faults",
+    "test_engine.py::test_prod_stack",
+    "test_benchmarks.py::",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return next(
+            (i for i, part in enumerate(LONGEST_FIRST) if part in item.nodeid),
+            len(LONGEST_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: the others keep their order
+
+
 def pytest_terminal_summary(terminalreporter):
     if FIGURES.exists():
         terminalreporter.section("figures measured on the Docker engine")
