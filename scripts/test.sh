@@ -13,4 +13,4 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import uv" 2>/dev/nul
 fi
 "$venv/bin/python" -m uv pip install --quiet --python "$venv/bin/python" -r requirements-dev.txt
 export PATH="$venv/bin:$PATH"
-exec "$venv/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --durations=25 "$@" tests
+exec "$venv/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --maxschedchunk 1 --durations=25 "$@" tests

@@ -136,9 +136,10 @@ def pytest_configure(config):
         FIGURES.unlink(missing_ok=True)
 
 
-# The longest tests (minutes each: CI's --durations), run first. xdist hands out tests in
-# collection order, so these alternate between the two workers at the start instead of one
-# worker starting a generated suite when the other has nothing left.
+# The longest tests (minutes each: CI's --durations), run first. With scripts/test.sh's
+# `--maxschedchunk 1` xdist hands tests out one at a time in collection order, to whichever
+# worker is free: the long ones spread over both workers, and the run ends on short ones.
+# (Without it xdist gives each worker a contiguous first chunk: all of these to one.)
 LONGEST_FIRST = (
     "test_engine.py::test_dev_stack",
     "test_generated_suite.py::",

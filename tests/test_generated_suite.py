@@ -52,7 +52,9 @@ def test_generated_suite_passes(bake, index, answers):
         # The locked set, as the image and the generated CI install it.
         run([BIN / "uv", "sync", "--locked", "--quiet"], cwd=project, timeout=600)
         python = project / ".venv" / "bin" / "python"
-    proc = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+    # 150-300 s on a loaded CI machine: the default 300 s cut one run short.
+    suite = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    proc = run(suite, cwd=project, env=env, timeout=900)
     summary = proc.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary
     print(f"{answers}{' (from uv.lock)' if index == LOCKED else ''}: {summary}")
