@@ -75,11 +75,16 @@ SCHEDULER_FILES = (
 )
 
 
+# Tests of the Queues page's permissions: the page is routed only with admin_enabled.
+ADMIN_FILES = ("tests/test_queues_permissions.py",)
+
+
 def remove_unused(project: Path, answers: dict) -> None:
     """Drop the files of options not chosen, as cookiecutter-django's hook does."""
-    if not answers["use_scheduler"]:
-        for path in SCHEDULER_FILES:
-            (project / path.format(slug=answers["project_slug"])).unlink()
+    unused = () if answers["use_scheduler"] else SCHEDULER_FILES
+    unused += () if answers["admin_enabled"] else ADMIN_FILES
+    for path in unused:
+        (project / path.format(slug=answers["project_slug"])).unlink()
 
 
 LOCK_PLACEHOLDER = "lockproject"  # the project name in the template's locks/*.lock

@@ -4,6 +4,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import PYTHON, TEMPLATE, cookiecutter, free_port, load_hook, run
 
 
@@ -143,13 +145,18 @@ def test_post_gen_next_steps_follow_the_answers():
     assert "web, worker, redis\n" in steps and "cd shop" in steps
 
 
-def test_post_gen_removes_the_scheduler_files_only_without_a_scheduler(tmp_path):
+@pytest.mark.parametrize(
+    ("option", "files"),
+    [("use_scheduler", "SCHEDULER_FILES"), ("admin_enabled", "ADMIN_FILES")],
+)
+def test_post_gen_removes_an_options_files_only_without_it(tmp_path, option, files):
     post = load_hook("post_gen_project")
-    paths = [tmp_path / path.format(slug="shop") for path in post.SCHEDULER_FILES]
+    paths = [tmp_path / path.format(slug="shop") for path in getattr(post, files)]
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("")
-    post.remove_unused(tmp_path, {"use_scheduler": True, "project_slug": "shop"})
+    chosen = {"use_scheduler": True, "admin_enabled": True, "project_slug": "shop"}
+    post.remove_unused(tmp_path, chosen)
     assert all(path.exists() for path in paths)
-    post.remove_unused(tmp_path, {"use_scheduler": False, "project_slug": "shop"})
+    post.remove_unused(tmp_path, {**chosen, option: False})
     assert not any(path.exists() for path in paths)

@@ -1,18 +1,21 @@
 """The admin's Queues page and what it reads, on the real Redis with a real worker."""
 
+import json
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
 
+from {{ cookiecutter.project_slug }}.tasks.middleware.registry import WorkerRegistry
 {% if cookiecutter.admin_enabled -%}
 from {{ cookiecutter.project_slug }}.tasks.probes import forget, noop, send_records, tally
 {%- else -%}
 from {{ cookiecutter.project_slug }}.tasks.probes import noop
 {%- endif %}
-from {{ cookiecutter.project_slug }}.tasks.queues import BrokerView
+from {{ cookiecutter.project_slug }}.tasks.queues import REGISTRY, BrokerView
 
 {% if cookiecutter.admin_enabled -%}
 from .helpers import delete_keys, wait_until
@@ -56,16 +59,32 @@ def test_counts_ages_and_dead_letter_actions(own_broker):
     dead = {m.message_id for m in view.dead_letters("default")}
     assert dead == {m.message_id for m in fetched}
 
-    assert view.requeue_dead("default") == 3
+    assert sorted(view.requeue_dead("default")) == sorted(dead)
     (state,) = view.queues(["default"])
     assert (state.ready, state.dead) == (5, 0)
 
     consumer = own_broker.consume("default", prefetch=1, timeout=1000)
-    consumer.nack(next(consumer))
+    last = next(consumer)
+    assert last is not None
+    consumer.nack(last)
     consumer.close()
-    assert view.purge_dead("default") == 1
+    assert view.purge_dead("default") == (1, [last.message_id])
     assert view.queues(["default"])[0].dead == 0
 
+
+def test_reading_writes_nothing_and_a_booting_worker_prunes_the_registry(own_broker):
+    key = f"{own_broker.namespace}:{REGISTRY}"
+    client = own_broker.client
+    client.hset(key, "killed-worker", json.dumps({"queues": ["default"]}))
+    view = BrokerView(own_broker)
+    view.queues(["default"], view.workers(view.clients()))
+    assert client.hkeys(key) == [b"killed-worker"]  # no heartbeat, but only read
+
+    # A worker boots (the middleware's hook, with the one attribute it reads).
+    booting = SimpleNamespace(consumers={"default": None})
+    WorkerRegistry().after_worker_boot(own_broker, booting)
+    assert client.hkeys(key) == [own_broker.broker_id.encode()]
+    assert json.loads(client.hget(key, own_broker.broker_id))["queues"] == ["default"]
 {%- if cookiecutter.admin_enabled %}
 
 

@@ -19,6 +19,16 @@ from dramatiq.common import dq_name, xq_name
 
 REGISTRY = "__workers__"  # hash: worker id -> its queues, host and pid (our middleware)
 
+# KEYS: a dead-letter set and its bodies; ARGV[1]: how many bodies to return (>= 1).
+PURGE = """
+local count = redis.call("ZCARD", KEYS[1])
+local ids = redis.call("ZRANGE", KEYS[1], 0, tonumber(ARGV[1]) - 1)
+local bodies = {}
+if #ids > 0 then bodies = redis.call("HMGET", KEYS[2], unpack(ids)) end
+redis.call("UNLINK", KEYS[1], KEYS[2])
+return {count, bodies}
+"""
+
 
 @dataclass
 class QueueState:
@@ -64,10 +74,8 @@ class BrokerView:
         """Every process with a heartbeat: workers, and senders (any broker call beats)."""
         now = time.time() * 1000
         beats = self.client.zrange(self.key("__heartbeats__"), 0, -1, withscores=True)
+        # Read only: a page view writes nothing (workers prune the registry at boot).
         registry = self.client.hgetall(self.key(REGISTRY))
-        gone = set(registry) - {raw_id for raw_id, _ in beats}
-        if gone:  # workers the broker's maintenance has already declared dead
-            self.client.hdel(self.key(REGISTRY), *gone)
         found = []
         for raw_id, score in beats:
             worker_id = raw_id.decode()
@@ -132,13 +140,13 @@ class BrokerView:
         bodies = self.client.hmget(self.key(f"{xq_name(queue)}.msgs"), ids)
         return [Message.decode(body) for body in bodies if body is not None]
 
-    def requeue_dead(self, queue: str, limit: int = 1000) -> int:
+    def requeue_dead(self, queue: str, limit: int = 1000) -> list[str]:
         """Send up to ``limit`` dead letters back to their queue, with fresh retries.
 
         Each is enqueued before it leaves the dead-letter set: a crash in between leaves
-        a duplicate, never a loss.
+        a duplicate, never a loss. Returns the message ids moved.
         """
-        moved = 0
+        moved = []
         for message in self.dead_letters(queue, limit):
             # Redis keys it by redis_message_id (one per enqueue), not message_id.
             redis_id = message.options["redis_message_id"]
@@ -152,14 +160,19 @@ class BrokerView:
                 dataclasses.replace(message, queue_name=queue, options=fresh)
             )
             self._forget_dead(queue, redis_id)
-            moved += 1
+            moved.append(message.message_id)
         return moved
 
-    def purge_dead(self, queue: str) -> int:
-        """Delete every dead letter of ``queue``; how many there were."""
-        dead = self.dead_count(queue)
-        self.client.unlink(self.key(xq_name(queue)), self.key(f"{xq_name(queue)}.msgs"))
-        return dead
+    def purge_dead(self, queue: str, listed: int = 100) -> tuple[int, list[str]]:
+        """Delete every dead letter of ``queue``: how many, and the first ``listed`` ids.
+
+        One script, so the count and ids are exactly what was deleted: a letter that
+        dies meanwhile is either counted and listed, or left for the next purge.
+        """
+        keys = [self.key(xq_name(queue)), self.key(f"{xq_name(queue)}.msgs")]
+        count, bodies = self.client.eval(PURGE, 2, *keys, max(1, listed))
+        ids = [Message.decode(body).message_id for body in bodies if body]
+        return int(count), ids[:listed]
 
     def _forget_dead(self, queue: str, redis_id: str) -> None:
         pipe = self.client.pipeline()

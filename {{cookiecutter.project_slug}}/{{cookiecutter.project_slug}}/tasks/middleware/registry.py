@@ -16,9 +16,9 @@ class WorkerRegistry(Middleware):
 
     Dramatiq's heartbeats (``<namespace>:__heartbeats__``) say a worker is alive, not what it
     consumes. One hash field per worker process, ``<namespace>:__workers__``, written at boot
-    and removed at shutdown; a field whose worker lost its heartbeat is removed by whoever
-    reads the hash (``tasks.queues.BrokerView.workers``). One HSET per worker start: no cost
-    per message.
+    and removed at shutdown; a field whose worker lost its heartbeat (killed, never shut
+    down) is removed by the next worker that boots, so reading the hash (the Queues page)
+    never writes. A few calls per worker start: no cost per message.
 
     Parameters:
       key(str): The hash's name under the broker's namespace.
@@ -33,10 +33,14 @@ class WorkerRegistry(Middleware):
             return
         queues = sorted({q_name(name) for name in worker.consumers})
         entry = {"queues": queues, "host": socket.gethostname(), "pid": os.getpid()}
+        key = f"{broker.namespace}:{self.key}"
         try:
-            client.hset(
-                f"{broker.namespace}:{self.key}", broker.broker_id, json.dumps(entry)
-            )
+            client.hset(key, broker.broker_id, json.dumps(entry))
+            beating = set(client.zrange(f"{broker.namespace}:__heartbeats__", 0, -1))
+            alive = beating | {broker.broker_id.encode()}
+            gone = [field for field in client.hkeys(key) if field not in alive]
+            if gone:
+                client.hdel(key, *gone)
         except Exception as exc:  # the page then shows the worker without its queues
             logger.warning("Could not register this worker's queues: %r", exc)
 
