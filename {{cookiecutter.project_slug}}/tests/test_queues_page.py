@@ -75,16 +75,27 @@ def test_counts_ages_and_dead_letter_actions(own_broker):
 def test_reading_writes_nothing_and_a_booting_worker_prunes_the_registry(own_broker):
     key = f"{own_broker.namespace}:{REGISTRY}"
     client = own_broker.client
-    client.hset(key, "killed-worker", json.dumps({"queues": ["default"]}))
+    long_ago = time.time() - 3600
+    entries = {
+        "killed": {"queues": ["default"], "since": long_ago},  # no heartbeat: gone
+        "live": {"queues": ["default"], "since": long_ago},  # beats: stays
+        "booting": {"queues": ["default"], "since": time.time()},  # young: stays
+    }
+    client.hset(key, mapping={name: json.dumps(e) for name, e in entries.items()})
+    client.zadd(f"{own_broker.namespace}:__heartbeats__", {"live": time.time() * 1000})
     view = BrokerView(own_broker)
     view.queues(["default"], view.workers(view.clients()))
-    assert client.hkeys(key) == [b"killed-worker"]  # no heartbeat, but only read
+    assert len(client.hkeys(key)) == 3  # the page only reads
 
     # A worker boots (the middleware's hook, with the one attribute it reads).
     booting = SimpleNamespace(consumers={"default": None})
     WorkerRegistry().after_worker_boot(own_broker, booting)
-    assert client.hkeys(key) == [own_broker.broker_id.encode()]
-    assert json.loads(client.hget(key, own_broker.broker_id))["queues"] == ["default"]
+    own = own_broker.broker_id
+    assert sorted(client.hkeys(key)) == sorted(
+        name.encode() for name in ("live", "booting", own)
+    )
+    assert json.loads(client.hget(key, own))["queues"] == ["default"]
+
 {%- if cookiecutter.admin_enabled %}
 
 

@@ -6,16 +6,19 @@ namespace per test, no worker), and the dead letters left are counted.
 """
 
 import logging
+import time
 import uuid
 
 import pytest
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from dramatiq.brokers.redis import RedisBroker
 
 from {{ cookiecutter.project_slug }}.tasks import admin_queues
+from {{ cookiecutter.project_slug }}.tasks.models import DeadLetter
 from {{ cookiecutter.project_slug }}.tasks.probes import echo
 from {{ cookiecutter.project_slug }}.tasks.queues import BrokerView
 
@@ -40,6 +43,8 @@ ROLES = {
         0,
     ),
     "superuser": ("superuser", 200, 302, 0),
+    # The manage permission alone opens nothing: acting needs seeing.
+    "manage only": (["dramatiq_runtime.manage_dead_letters"], 403, 403, DEAD),
 }
 
 
@@ -74,7 +79,7 @@ def login(django_user_model, role: str, **client_options) -> Client:
     permissions = ROLES[role][0]
     if permissions is None:
         return client
-    name = f"{role}-{uuid.uuid4().hex[:6]}"
+    name = f"{role.replace(' ', '-')}-{uuid.uuid4().hex[:6]}"
     if permissions == "superuser":
         user = django_user_model.objects.create_superuser(name, password="x")
     else:
@@ -102,7 +107,10 @@ def test_each_role_sees_and_purges_what_its_permissions_allow(
     _, page_status, purge_status, left = ROLES[role]
     client = login(django_user_model, role)
 
-    assert client.get(PAGE).status_code == page_status
+    page = client.get(PAGE)
+    assert page.status_code == page_status
+    if role == "anonymous":
+        assert page["Location"].startswith("/admin/login/?next=/admin/queues/")
     # A GET never changes anything, whoever asks.
     assert client.get(PURGE).status_code in (200, 302, 403)
     assert client.get(REQUEUE).status_code in (200, 302, 403)
@@ -111,10 +119,13 @@ def test_each_role_sees_and_purges_what_its_permissions_allow(
     with caplog.at_level(logging.WARNING, logger=admin_queues.__name__):
         assert client.post(PURGE).status_code == purge_status
     assert dead_left(broker) == left
+    bodies = broker.client.exists(f"{broker.namespace}:default.XQ.msgs")
+    assert bodies == (left > 0)  # a purge deletes the letters' bodies too
     entries = list(LogEntry.objects.filter(object_id="default"))
     if left == 0:
         (entry,) = entries
         assert entry.action_flag == DELETION
+        assert entry.content_type == ContentType.objects.get_for_model(DeadLetter)
         username = str(entry.user)
         assert username.startswith(role)
         assert entry.change_message.startswith(f"Purged {DEAD} dead letter(s)")
@@ -162,6 +173,34 @@ def test_a_requeue_is_recorded_with_its_ids(broker, django_user_model):
     assert entry.object_repr == "dead letters of default"
     assert entry.change_message.startswith(f"Requeued {DEAD} dead letter(s)")
     assert all(message_id in entry.change_message for message_id in ids)
+
+
+@pytest.mark.django_db
+def test_a_purge_of_more_letters_than_are_listed_says_how_many_more(
+    broker, django_user_model, monkeypatch
+):
+    monkeypatch.setattr(admin_queues, "LISTED", 2)
+    assert login(django_user_model, "manager").post(PURGE).status_code == 302
+    (entry,) = LogEntry.objects.all()
+    assert entry.change_message.startswith(f"Purged {DEAD} dead letter(s)")
+    assert entry.change_message.endswith(f"and {DEAD - 2} more")
+    assert entry.change_message.count(", ") == 1  # two ids listed
+
+
+@pytest.mark.django_db
+def test_an_unreadable_letter_is_shown_without_it_and_purged_by_its_redis_id(
+    broker, django_user_model
+):
+    xq = f"{broker.namespace}:default.XQ"
+    broker.client.zadd(xq, {"bad-id": time.time() * 1000})
+    broker.client.hset(f"{xq}.msgs", "bad-id", b"\x80not json")
+    manager = login(django_user_model, "manager")
+    assert manager.get(PURGE).status_code == 200
+    assert manager.post(PURGE).status_code == 302
+    assert dead_left(broker) == 0
+    (entry,) = LogEntry.objects.all()
+    assert entry.change_message.startswith(f"Purged {DEAD + 1} dead letter(s)")
+    assert "bad-id" in entry.change_message
 
 
 @pytest.mark.django_db

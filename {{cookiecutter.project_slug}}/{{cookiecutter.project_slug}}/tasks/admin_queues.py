@@ -21,7 +21,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from .models import MANAGE_DEAD_LETTERS, DeadLetter
-from .queues import BrokerView
+from .queues import REQUEUE_LIMIT, BrokerView
 
 VIEW_QUEUES = "django_dramatiq.view_task"
 VERBS = {"requeue": "Requeue", "purge": "Purge"}
@@ -65,21 +65,29 @@ def dead_letter_action(request: HttpRequest, queue: str, action: str) -> HttpRes
         raise Http404(f"no {action!r} action for a queue {queue!r}")
     view = BrokerView()
     if request.method == "POST":
-        if action == "requeue":
-            ids = view.requeue_dead(queue)
-            count = len(ids)
-        else:
-            count, ids = view.purge_dead(queue, listed=LISTED)
-        record(request, queue, action, count, ids)
+        ids: list[str] = []
+        purged, finished = 0, False
+        try:
+            if action == "purge":
+                purged, ids = view.purge_dead(queue, listed=LISTED)
+            else:
+                view.requeue_dead(queue, moved=ids)
+            finished = True
+        finally:  # a requeue that fails half-way is recorded with what it moved
+            count = purged if action == "purge" else len(ids)
+            if finished or count:
+                record(request, queue, action, count, ids)
         messages.success(request, f"{DONE[action]} {count} dead letter(s) of {queue}.")
         return redirect("queues:index")
+    dead = view.dead_count(queue)
     context = {
         **admin.site.each_context(request),
         "title": f"{VERBS[action]} dead letters of {queue}",
         "queue": queue,
         "action": action,
         "verb": VERBS[action],
-        "dead": view.dead_count(queue),
+        "dead": dead,
+        "acted_on": dead if action == "purge" else min(dead, REQUEUE_LIMIT),
         "letters": [
             {"id": m.message_id, "call": call(m.actor_name, m.args, m.kwargs)}
             for m in view.dead_letters(queue, limit=SHOWN)

@@ -10,12 +10,15 @@ queue and worker, so a page costs the same with a million messages as with ten.
 
 import dataclasses
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 
 import dramatiq
 from dramatiq import Message
 from dramatiq.common import dq_name, xq_name
+
+logger = logging.getLogger(__name__)
 
 REGISTRY = "__workers__"  # hash: worker id -> its queues, host and pid (our middleware)
 
@@ -26,8 +29,17 @@ local ids = redis.call("ZRANGE", KEYS[1], 0, tonumber(ARGV[1]) - 1)
 local bodies = {}
 if #ids > 0 then bodies = redis.call("HMGET", KEYS[2], unpack(ids)) end
 redis.call("UNLINK", KEYS[1], KEYS[2])
-return {count, bodies}
+return {count, ids, bodies}
 """
+REQUEUE_LIMIT = 1000  # dead letters sent back per requeue
+
+
+def message_id(redis_id: bytes, body: bytes | None) -> str:
+    """A dead letter's message id, or its Redis id when the body is gone or unreadable."""
+    try:
+        return Message.decode(body).message_id if body else redis_id.decode()
+    except Exception:  # an old encoder's body, a truncated one
+        return redis_id.decode()
 
 
 @dataclass
@@ -138,15 +150,26 @@ class BrokerView:
         if not ids:
             return []
         bodies = self.client.hmget(self.key(f"{xq_name(queue)}.msgs"), ids)
-        return [Message.decode(body) for body in bodies if body is not None]
+        letters = []
+        for redis_id, body in zip(ids, bodies, strict=True):
+            if body is None:
+                continue
+            try:
+                letters.append(Message.decode(body))
+            except Exception as exc:  # left where it is: a purge still deletes it
+                logger.warning("Unreadable dead letter %r: %r", redis_id, exc)
+        return letters
 
-    def requeue_dead(self, queue: str, limit: int = 1000) -> list[str]:
+    def requeue_dead(
+        self, queue: str, limit: int = REQUEUE_LIMIT, moved: list[str] | None = None
+    ) -> list[str]:
         """Send up to ``limit`` dead letters back to their queue, with fresh retries.
 
         Each is enqueued before it leaves the dead-letter set: a crash in between leaves
-        a duplicate, never a loss. Returns the message ids moved.
+        a duplicate, never a loss. Returns the message ids moved, appended to ``moved``
+        as they go (so a caller can record a requeue that fails half-way).
         """
-        moved = []
+        moved = [] if moved is None else moved
         for message in self.dead_letters(queue, limit):
             # Redis keys it by redis_message_id (one per enqueue), not message_id.
             redis_id = message.options["redis_message_id"]
@@ -167,12 +190,13 @@ class BrokerView:
         """Delete every dead letter of ``queue``: how many, and the first ``listed`` ids.
 
         One script, so the count and ids are exactly what was deleted: a letter that
-        dies meanwhile is either counted and listed, or left for the next purge.
+        dies meanwhile is either counted and listed, or left for the next purge. A body
+        that does not decode is listed by its Redis id: the purge is done by then.
         """
         keys = [self.key(xq_name(queue)), self.key(f"{xq_name(queue)}.msgs")]
-        count, bodies = self.client.eval(PURGE, 2, *keys, max(1, listed))
-        ids = [Message.decode(body).message_id for body in bodies if body]
-        return int(count), ids[:listed]
+        count, ids, bodies = self.client.eval(PURGE, 2, *keys, max(1, listed))
+        named = [message_id(raw, body) for raw, body in zip(ids, bodies, strict=True)]
+        return int(count), named[:listed]
 
     def _forget_dead(self, queue: str, redis_id: str) -> None:
         pipe = self.client.pipeline()

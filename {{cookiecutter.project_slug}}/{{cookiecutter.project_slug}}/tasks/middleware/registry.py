@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import socket
+import time
 
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
@@ -32,17 +33,34 @@ class WorkerRegistry(Middleware):
         if client is None:  # a stub broker
             return
         queues = sorted({q_name(name) for name in worker.consumers})
-        entry = {"queues": queues, "host": socket.gethostname(), "pid": os.getpid()}
+        entry = {
+            "queues": queues,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": time.time(),
+        }
         key = f"{broker.namespace}:{self.key}"
         try:
             client.hset(key, broker.broker_id, json.dumps(entry))
-            beating = set(client.zrange(f"{broker.namespace}:__heartbeats__", 0, -1))
-            alive = beating | {broker.broker_id.encode()}
-            gone = [field for field in client.hkeys(key) if field not in alive]
-            if gone:
-                client.hdel(key, *gone)
+            self.prune(client, broker, key)
         except Exception as exc:  # the page then shows the worker without its queues
             logger.warning("Could not register this worker's queues: %r", exc)
+
+    @staticmethod
+    def prune(client, broker, key: str) -> None:
+        """Remove entries of workers with no heartbeat, registered over a timeout ago.
+
+        A worker that has just booted may not have beaten yet: its entry is young.
+        """
+        beating = set(client.zrange(f"{broker.namespace}:__heartbeats__", 0, -1))
+        oldest = time.time() - broker.heartbeat_timeout / 1000
+        gone = [
+            worker_id
+            for worker_id, raw in client.hgetall(key).items()
+            if worker_id not in beating and json.loads(raw).get("since", 0) < oldest
+        ]
+        if gone:
+            client.hdel(key, *gone)
 
     def before_worker_shutdown(self, broker, worker) -> None:
         client = getattr(broker, "client", None)
