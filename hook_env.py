@@ -9,8 +9,10 @@ cookiecutter's own environment. Standard library only: it runs before anything e
 """
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,9 +24,56 @@ from pathlib import Path
 REQUIREMENTS = ("pydantic==2.14.4",)
 READY = "hook-env-ready"  # written last: a half-made environment is never used
 
+# The oldest cookiecutter that bakes this template right, found by baking with each release:
+# before 2.7.0 a yes/no answer on the command line (`--no-input use_results=no`) reaches the
+# templates as the text "no", which Jinja takes as true (a silently wrong project); before
+# 2.2.0 every boolean does, and cookiecutter 1.x cannot load local_extensions.py at all.
+MIN_COOKIECUTTER = "2.7.0"
+
 
 class HookEnvError(Exception):
     """The environment could not be made; the message says what to do."""
+
+
+def cookiecutter_version() -> str | None:
+    """The running cookiecutter's release, from its package metadata.
+
+    Not ``cookiecutter.__version__``: 2.7.0's says 2.6.0 and 2.2.0's says 2.1.2.dev0.
+    """
+    try:
+        return importlib.metadata.version("cookiecutter")
+    except importlib.metadata.PackageNotFoundError:  # a source checkout, say
+        try:
+            import cookiecutter
+        except ImportError:
+            return None
+        return getattr(cookiecutter, "__version__", None)
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """``"2.7.1"`` -> ``(2, 7, 1)``, ``"3"`` -> ``(3, 0, 0)``; a suffix (``rc1``) is ignored."""
+    match = re.match(r"\d+(?:\.\d+)*", version.strip())
+    if not match:
+        return None
+    parts = tuple(int(part) for part in match.group().split("."))
+    return parts + (0,) * (3 - len(parts))
+
+
+def cookiecutter_problem(version: str | None = None) -> str | None:
+    """One line when the cookiecutter running the hooks is older than ``MIN_COOKIECUTTER``.
+
+    ``version`` defaults to the running one; an unknown version is let through.
+    """
+    version = cookiecutter_version() if version is None else version
+    release = _release(version) if version else None
+    if release is None or release >= _release(MIN_COOKIECUTTER):
+        return None
+    return (
+        f"cookiecutter {version} is too old for this template: it needs cookiecutter >= "
+        f"{MIN_COOKIECUTTER} (older ones take a yes/no answer given on the command line, "
+        "such as use_results=no, as yes). Upgrade: pip install -U cookiecutter (where cruft "
+        "is installed, for cruft), or run uvx cookiecutter <template>"
+    )
 
 
 def have_pydantic() -> bool:

@@ -47,9 +47,25 @@ def items(value):
     return names.comma_separated(str(value))
 
 
+def template_dir() -> str:
+    """The template folder being baked from, for the hooks (``locks/``, ``hook_env.py``).
+
+    cookiecutter and cruft render every hook with that folder as the working directory
+    (cookiecutter's ``run_hook_from_repo_dir``; its ``find_hook`` requires it), and cruft
+    never sets ``_repo_dir``. Not this module's ``__file__``: the module stays imported
+    across bakes in one process (pytest-cookies, cruft update), and cookiecutter bakes a
+    template with a pre_prompt hook from a temporary copy it deletes afterwards.
+    """
+    folder = Path.cwd()
+    if not (folder / "cookiecutter.json").is_file():
+        raise RuntimeError(f"template_dir(): {folder} holds no cookiecutter.json")
+    return str(folder)
+
+
 class PythonLiterals(Extension):
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters["py"] = py
         environment.filters["items"] = items
         environment.filters["example_actor"] = names.example_actor_name
+        environment.globals["template_dir"] = template_dir

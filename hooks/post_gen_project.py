@@ -22,6 +22,9 @@ from pathlib import Path
 
 # cookiecutter renders this string to the answers as JSON; unrendered, it stays as is.
 RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
+# The template folder (locks/, hook_env.py), from local_extensions.template_dir(): cruft's
+# context has no _repo_dir. A JSON object, so the raw string never starts with a quote.
+RENDERED_TEMPLATE = r"""{{ {"template": template_dir()} | tojson }}"""
 
 
 IN_HOOK_ENV = "COOKIECUTTER_DJANGO_DRAMATIQ_HOOK_ENV"  # set in the re-run, against loops
@@ -29,6 +32,10 @@ IN_HOOK_ENV = "COOKIECUTTER_DJANGO_DRAMATIQ_HOOK_ENV"  # set in the re-run, agai
 
 def load_answers() -> dict:
     return json.loads(RENDERED_ANSWERS)
+
+
+def load_template() -> Path:
+    return Path(json.loads(RENDERED_TEMPLATE)["template"])
 
 
 def project_config(project: Path, slug: str):
@@ -98,16 +105,23 @@ def lock_name(answers: dict) -> str:
     return f"{database}-{prometheus}-{scheduler}.lock"
 
 
-def install_lock(project: Path, answers: dict) -> None:
+class TemplateIncomplete(Exception):
+    """A file the bake needs is missing from the template itself."""
+
+
+def install_lock(project: Path, answers: dict, template: Path) -> None:
     """``uv.lock`` from the template's ``locks/`` (made by scripts/lock.py), renamed.
 
     Shipped rather than resolved here: a bake needs no network, and every project baked
-    from one template commit installs the versions that commit's CI tested.
+    from one template commit installs the versions that commit's CI tested. A missing lock
+    fails the bake: a project without it would install whatever is newest, untested.
     """
-    source = Path(answers["_repo_dir"]) / "locks" / lock_name(answers)
+    source = template / "locks" / lock_name(answers)
     if not source.is_file():
-        print(f"No uv.lock: the template has no {source.name}", file=sys.stderr)
-        return
+        raise TemplateIncomplete(
+            f"uv.lock: {source} is missing, the template is incomplete (locks/ needs one "
+            "lock per database x prometheus_enabled x use_scheduler; scripts/lock.py makes them)"
+        )
     name = re.sub(r"[-_.]+", "-", answers["project_slug"]).lower()
     text = source.read_text(encoding="utf-8")
     placeholder = f'name = "{LOCK_PLACEHOLDER}"'
@@ -153,7 +167,7 @@ def next_steps(project: Path, answers: dict) -> str:
     )
 
 
-def main(project: Path, answers: dict) -> int:
+def main(project: Path, answers: dict, template: Path) -> int:
     try:
         problems = answer_problems(project, answers)
     except ImportError as exc:
@@ -169,16 +183,24 @@ def main(project: Path, answers: dict) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     remove_unused(project, answers)
-    install_lock(project, answers)
+    try:
+        install_lock(project, answers, template)
+    except TemplateIncomplete as exc:
+        print(exc, file=sys.stderr)
+        return 1
     write_env_file(project, answers)
     write_settings_table(project, answers["project_slug"])
     print(next_steps(project, answers))
     return 0
 
 
-def in_hook_env(answers: dict) -> int:
-    """Run this hook again in the cached pydantic environment (``hook_env.py``)."""
-    path = Path(answers["_repo_dir"]) / "hook_env.py"
+def in_hook_env(answers: dict, template: Path) -> int:
+    """Run this hook again in the cached pydantic environment (``hook_env.py``).
+
+    Also what pre_prompt would have done under cruft (and cookiecutter before 2.4), which
+    never run pre_prompt: the environment is made here on first use.
+    """
+    path = template / "hook_env.py"
     spec = importlib.util.spec_from_file_location("template_hook_env", path)
     hook_env = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hook_env)
@@ -193,10 +215,10 @@ def in_hook_env(answers: dict) -> int:
 
 if __name__ == "__main__":
     try:
-        answers = load_answers()
+        answers, template = load_answers(), load_template()
         if importlib.util.find_spec("pydantic") is None and not os.environ.get(IN_HOOK_ENV):
-            sys.exit(in_hook_env(answers))
-        sys.exit(main(Path.cwd(), answers))
+            sys.exit(in_hook_env(answers, template))
+        sys.exit(main(Path.cwd(), answers, template))
     except Exception as exc:  # noqa: BLE001 - a traceback of ours would bury the message
         print(f"post-gen hook failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(1)

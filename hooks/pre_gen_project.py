@@ -1,9 +1,11 @@
-"""Before any file is written: refuse a package name that would break or shadow imports.
+"""Before any file is written: refuse a too-old cookiecutter and a package name that would
+break or shadow imports.
 
-The rule lives in the generated project's ``config/names.py``; it is loaded from the template
-(by ``local_extensions.load_names``) so the slug is judged by the same code the project's
-config models use. Importable as it is in the template (rendered values sit inside
-strings), for the template's tests.
+The version rule lives in ``hook_env.py`` (pre_prompt checks it too, but cookiecutter before
+2.4 and cruft never run pre_prompt). The slug rule lives in the generated project's
+``config/names.py``; it is loaded from the template (by ``local_extensions.load_names``) so
+the slug is judged by the same code the project's config models use. Importable as it is in
+the template (rendered values sit inside strings), for the template's tests.
 """
 
 import importlib.util
@@ -12,7 +14,8 @@ import sys
 from pathlib import Path
 
 # cookiecutter renders this to a JSON object (in a string, valid Python unrendered too).
-RENDERED = r"""{{ {"slug": cookiecutter.project_slug, "repo": cookiecutter._repo_dir} | tojson }}"""
+# template_dir() comes from local_extensions.py: cruft's context has no _repo_dir.
+RENDERED = r"""{{ {"slug": cookiecutter.project_slug, "template": template_dir()} | tojson }}"""
 
 
 def names_module(template: Path):
@@ -24,7 +27,18 @@ def names_module(template: Path):
     return extensions.names
 
 
+def hook_env_module(template: Path):
+    """The template's ``hook_env.py`` (standard library only), where the version rule lives."""
+    spec = importlib.util.spec_from_file_location("template_hook_env", template / "hook_env.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(slug: str, template: Path) -> int:
+    if problem := hook_env_module(template).cookiecutter_problem():
+        print(problem, file=sys.stderr)
+        return 1
     if problem := names_module(template).slug_problem(slug):
         print(f"project_slug = {slug!r}: {problem}", file=sys.stderr)
         return 1
@@ -33,4 +47,4 @@ def main(slug: str, template: Path) -> int:
 
 if __name__ == "__main__":
     rendered = json.loads(RENDERED)
-    sys.exit(main(rendered["slug"], Path(rendered["repo"])))
+    sys.exit(main(rendered["slug"], Path(rendered["template"])))

@@ -107,6 +107,24 @@ def unrendered_jinja(project) -> list[str]:
     return found
 
 
+# Documents of the template's makers that a generated project's user does not have.
+FOREIGN_DOCUMENTS = ("feature page", "field notes", "field-notes", "contract.md", "seed/")
+
+
+def foreign_documents(project) -> list[str]:
+    """``file: phrase`` for each generated file that refers to a document users lack."""
+    found = []
+    for path in sorted(Path(project).rglob("*")):
+        if not path.is_file() or ".git" in path.parts or path.name == "uv.lock":
+            continue
+        try:
+            text = path.read_text(encoding="utf-8").lower()
+        except UnicodeDecodeError:
+            continue
+        found += [f"{path.relative_to(project)}: {p}" for p in FOREIGN_DOCUMENTS if p in text]
+    return found
+
+
 def load_hook(name):
     """A hook module from the template, imported unrendered (as cookiecutter-django's tests do)."""
     spec = importlib.util.spec_from_file_location(f"hook_{name}", TEMPLATE / "hooks" / f"{name}.py")

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from compose_native import compose_config, validate
 
-from conftest import BIN, GITHUB_WORKFLOW, PYTHON, production_env, run, unrendered_jinja
+from conftest import (
+    BIN,
+    GITHUB_WORKFLOW,
+    PYTHON,
+    foreign_documents,
+    production_env,
+    run,
+    unrendered_jinja,
+)
 
 PYTHON_VERSIONS = ["3.12", "3.11", "3.13"]
 # Every combination of the options that change code; python_version (the Dockerfile's
@@ -78,6 +86,7 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
     services = compose_config(project, "compose.prod.yaml")["services"]
     assert ("scheduler" in services) == use_scheduler
     assert unrendered_jinja(project) == []
+    assert foreign_documents(project) == []
 
     run([BIN / "ruff", "check", "--no-cache", "."], cwd=project)
     run([BIN / "ruff", "format", "--check", "--no-cache", "."], cwd=project)
@@ -112,13 +121,23 @@ def test_unrendered_jinja_is_found(bake):
     planted.write_text('VALUE = "ok"\nNAME = "{{ cookiecutter.x }}"\n')
     # Django's templates keep their {% %}; a cookiecutter expression there is still found.
     django = project / project.name / "tasks" / "templates" / "admin" / "tasks" / "index.html"
-    assert "{% extends" in django.read_text()
-    django.write_text(django.read_text() + "{{ cookiecutter.y }}\n")
+    text = django.read_text()
+    assert "{% extends" in text
+    django.write_text(text + "{{ cookiecutter.y }}\n")
+    line = len(text.splitlines()) + 1
     found = unrendered_jinja(project)
     assert found[0] == f'{project.name}/planted.py:2: NAME = "{{{{ cookiecutter.x }}}}"'
     assert found[1:] == [
-        f"{project.name}/tasks/templates/admin/tasks/index.html:14: {{{{ cookiecutter.y }}}}"
+        f"{project.name}/tasks/templates/admin/tasks/index.html:{line}: {{{{ cookiecutter.y }}}}"
     ]
+
+
+def test_foreign_documents_are_found(bake):
+    """The check the matrix relies on finds a planted mention of a document users lack."""
+    project = bake()
+    note = project / project.name / "settings.py"
+    note.write_text(note.read_text() + "# as the field notes say\n")
+    assert foreign_documents(project) == [f"{project.name}/settings.py: field notes"]
 
 
 def test_type_check_finds_a_planted_error(bake):

@@ -1,6 +1,8 @@
 """What the hooks do besides validation: secrets, messages, a project that installs."""
 
+import importlib.util
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -110,6 +112,84 @@ def test_hooks_import_unrendered():
     pre, post = load_hook("pre_gen_project"), load_hook("post_gen_project")
     assert callable(pre.main) and callable(post.answer_problems)
     assert "{{ cookiecutter" in post.RENDERED_ANSWERS  # unrendered here, rendered in a bake
+    assert "template_dir()" in post.RENDERED_TEMPLATE and "template_dir()" in pre.RENDERED
+
+
+def test_in_process_bakes_each_find_the_template(bake):
+    """pytest-cookies bakes in one process: local_extensions stays imported from the first
+    bake's temporary copy (deleted since), so the hooks must not take its ``__file__``."""
+    for _ in range(2):
+        assert (bake() / "uv.lock").is_file()
+
+
+def template_copy(tmp_path) -> Path:
+    """A copy of the template's working tree, to bake a broken variant of it."""
+    copy = tmp_path / "template"
+    ignore = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".*_cache", ".hypothesis")
+    shutil.copytree(TEMPLATE, copy, ignore=ignore, symlinks=True)
+    return copy
+
+
+def test_install_lock_refuses_a_missing_lock(tmp_path):
+    post = load_hook("post_gen_project")
+    answers = {"project_slug": "shop", "database": "sqlite"}
+    answers |= {"prometheus_enabled": False, "use_scheduler": True}
+    post.install_lock(tmp_path, answers, TEMPLATE)
+    assert 'name = "shop"' in (tmp_path / "uv.lock").read_text()
+    with pytest.raises(post.TemplateIncomplete) as missing:
+        post.install_lock(tmp_path, answers, tmp_path / "no-template")
+    assert "sqlite-noprometheus-scheduler.lock is missing" in str(missing.value)
+    assert "the template is incomplete" in str(missing.value)
+
+
+def test_a_template_without_its_lock_bakes_nothing(tmp_path):
+    template = template_copy(tmp_path)
+    (template / "locks" / "postgresql-noprometheus-scheduler.lock").unlink()  # the defaults'
+    out = tmp_path / "out"
+    proc = run([PYTHON, "-m", "cookiecutter", template, "--no-input", "-o", out], check=False)
+    assert proc.returncode != 0
+    [line] = [line for line in proc.stderr.splitlines() if line.startswith("uv.lock: ")]
+    assert "locks/postgresql-noprometheus-scheduler.lock is missing" in line
+    assert "the template is incomplete" in line
+    assert not (out / "my_project").exists()
+
+
+def hook_env():
+    spec = importlib.util.spec_from_file_location("template_hook_env", TEMPLATE / "hook_env.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_too_old_cookiecutter_is_named_with_the_minimum_and_the_fix():
+    env = hook_env()
+    line = env.cookiecutter_problem("2.6.0")
+    assert line.startswith("cookiecutter 2.6.0 is too old for this template: it needs ")
+    assert f"cookiecutter >= {env.MIN_COOKIECUTTER}" in line and "\n" not in line
+    assert "pip install -U cookiecutter" in line and "uvx cookiecutter" in line
+    assert env.cookiecutter_problem("1.7.3") is not None
+    for fine in (env.MIN_COOKIECUTTER, "2.7.1", "2.10.0", "3.0"):
+        assert env.cookiecutter_problem(fine) is None, fine
+    assert env.cookiecutter_problem() is None  # the tests' own cookiecutter
+    # The README's install line states the same minimum.
+    assert f'"cookiecutter>={env.MIN_COOKIECUTTER}"' in (TEMPLATE / "README.md").read_text()
+
+
+# 2.6.0 runs pre_prompt (refused before any question); 2.3.1 has no pre_prompt hook
+# (refused by pre_gen, as under cruft with an old cookiecutter).
+@pytest.mark.parametrize("old", ["2.6.0", "2.3.1"])
+def test_an_old_cookiecutter_stops_with_one_line_and_leaves_nothing(tmp_path, old):
+    venv = tmp_path / "venv"
+    uv = [PYTHON, "-m", "uv"]
+    run([*uv, "venv", "--quiet", "--python", PYTHON, venv], timeout=120)
+    python = venv / "bin" / "python"
+    run([*uv, "pip", "install", "--quiet", "--python", python, f"cookiecutter=={old}"])
+    out = tmp_path / "out"
+    proc = run([python, "-m", "cookiecutter", TEMPLATE, "--no-input", "-o", out], check=False)
+    assert proc.returncode != 0
+    [line] = [line for line in proc.stderr.splitlines() if "is too old" in line]
+    assert line.startswith(f"cookiecutter {old} is too old for this template: it needs ")
+    assert not (out / "my_project").exists()
 
 
 def test_pre_gen_judges_the_slug_with_the_projects_rule(capsys):

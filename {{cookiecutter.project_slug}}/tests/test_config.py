@@ -1,4 +1,4 @@
-"""The typed config: every bound of the feature page, env and YAML layering, messages."""
+"""The typed config: every field's bounds, env and YAML layering, messages."""
 
 import subprocess
 import sys
@@ -221,7 +221,7 @@ def test_profiles_hold_the_answers():
     )
     assert prod.tasks.dramatiq.processes == answer(ProdConfig, "processes")
     assert prod.tasks.dramatiq.max_retries == answer(ProdConfig, "max_retries")
-    assert DevConfig().tasks.dramatiq.max_retries == 3  # the feature page's default
+    assert DevConfig().tasks.dramatiq.max_retries == 3  # DramatiqConfig's own default
     # A partial override keeps the rest of the profile.
     dev = DevConfig(tasks={"dramatiq": {"threads": 2}})
     assert dev.tasks.dramatiq.queues == DevConfig().tasks.dramatiq.queues

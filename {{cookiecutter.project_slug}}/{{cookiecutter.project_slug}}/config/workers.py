@@ -1,7 +1,9 @@
 """Dramatiq workers: how many, on which queues, and how failed tasks are retried.
 
-Field names, defaults and bounds follow the feature page our config is modelled on; the
-broker timing fields (heartbeat, maintenance, shutdown) are ours, from the field notes.
+Field names, defaults and bounds are django-cfg's ``DramatiqConfig`` (processes=4, threads=8,
+max_retries=3, ...), which this config follows; the broker timing fields (heartbeat,
+maintenance, shutdown) are additions, since Dramatiq's defaults leave a killed worker's
+messages waiting for minutes.
 """
 
 import importlib.util
@@ -14,7 +16,7 @@ from .names import comma_separated, queue_problem
 
 ADMIN_MIDDLEWARE = "django_dramatiq.middleware.AdminMiddleware"
 PROMETHEUS_MIDDLEWARE = "dramatiq.middleware.prometheus.Prometheus"
-# The feature page's stack plus ShutdownNotifications, Pipelines and GroupCallbacks: without
+# django-cfg's stack plus ShutdownNotifications, Pipelines and GroupCallbacks: without
 # them pipeline() and group completion callbacks quietly stop working.
 DEFAULT_MIDDLEWARE = (
     "dramatiq.middleware.AgeLimit",
