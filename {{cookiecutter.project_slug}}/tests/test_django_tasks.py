@@ -5,14 +5,21 @@ The session's worker runs every configured queue; each test enqueues through
 """
 
 import threading
+import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
+import dramatiq
 import pytest
 from django.http import JsonResponse
 from django.test import override_settings
 from django.urls import path
 from django.utils import timezone
+from dramatiq import Worker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage, Retries
 
+from {{ cookiecutter.project_slug }}.tasks.middleware.task_results import TaskResults
 from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import flush_tracking
 from {{ cookiecutter.project_slug }}.tasks.task_api import (
     InvalidTaskError,
@@ -20,6 +27,7 @@ from {{ cookiecutter.project_slug }}.tasks.task_api import (
     TaskResultStatus,
     task_backends,
 )
+from {{ cookiecutter.project_slug }}.tasks.task_backend import run_task, spec
 
 from .helpers import wait_until
 from .task_functions import add, add_async, add_later, attempt_and_id, refuse
@@ -156,3 +164,62 @@ def test_threads_share_the_process_result_store(worker):
     assert len(flushers) == 1
     for result in results:
         assert finished(add, result.id).return_value == 2
+
+
+def settle_on_stub(stack, options=None):
+    """Run ``refuse`` once through a worker whose stack is ``stack`` (a StubBroker of
+    its own: no Redis queue shared with the session worker); its result, when settled.
+    """
+    broker = StubBroker(middleware=[TaskResults(), CurrentMessage(), *stack])
+    broker.emit_after("process_boot")
+    on_stub = dramatiq.actor(
+        actor_name=run_task.actor_name, queue_name="default", broker=broker
+    )
+    actor = on_stub(run_task.fn)
+    backend = task_backends["default"]
+    result_id = uuid.uuid4().hex
+    enqueued_at = timezone.now().isoformat()
+    asked = SimpleNamespace(args=["no"], kwargs={})
+    backend.store.ready(result_id, spec(refuse.module_path, asked, enqueued_at))
+    actor.send_with_options(
+        args=("default", refuse.module_path, result_id, ["no"], {}, enqueued_at),
+        **(options or {}),
+    )
+    worker = Worker(broker, worker_timeout=50)
+    worker.start()
+    try:
+        broker.join("default", fail_fast=False, timeout=30_000)
+        worker.join()
+    finally:
+        worker.stop()
+    return finished(refuse, result_id, timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("case", "attempts"),
+    [
+        ("retried twice", 3),
+        ("no Retries in the stack", 1),
+        ("retry_when says no", 1),
+        ("the message's max_retries=0", 1),
+    ],
+)
+def test_a_failure_is_final_when_retries_gives_it_up_whatever_the_settings(
+    case, attempts
+):
+    """FAILED after the attempt Retries did not send again, READY before: what Dramatiq
+    decided, not what the settings predict (the test profile's max_retries is 3)."""
+
+    def retries(**options) -> Retries:
+        return Retries(min_backoff=10, max_backoff=10, **options)
+
+    stack, options = {
+        "retried twice": ([retries(max_retries=2)], {}),
+        "no Retries in the stack": ([], {}),
+        "retry_when says no": ([retries(retry_when=lambda n, exc: False)], {}),
+        "the message's max_retries=0": ([retries(max_retries=5)], {"max_retries": 0}),
+    }[case]
+    done = settle_on_stub(stack, options)
+    assert done.status == TaskResultStatus.FAILED, case
+    assert done.attempts == attempts and len(done.errors) == attempts
+    assert done.finished_at is not None

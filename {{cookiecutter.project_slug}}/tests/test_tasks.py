@@ -8,9 +8,11 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from {{ cookiecutter.project_slug }}.config.names import example_actor_name
 from {{ cookiecutter.project_slug }}.tasks import actors
+from {{ cookiecutter.project_slug }}.tasks.probes import find_user, forget, trace
 
 from .helpers import wait_until
 
@@ -118,3 +120,26 @@ def test_admin_follows_admin_enabled(worker):
         assert "TaskTracking" not in middleware and "AdminMiddleware" not in middleware
         time.sleep(1)  # more than the tracker's flush interval, were it on
         assert not tracked()
+
+
+def test_send_on_commit_sends_after_the_commit_and_never_after_a_rollback(
+    worker, django_user_model
+):
+    """The task about a new row finds it: sent at commit, not while the row is unseen."""
+    run = uuid.uuid4().hex
+    with transaction.atomic():
+        django_user_model.objects.create(username=f"committed-{run}")
+        find_user.send_on_commit(run, f"committed-{run}")
+        time.sleep(1)  # a worker would have run a plain send by now
+        assert trace(run, "found") == {} and trace(run, "missing") == {}
+    wait_until(lambda: trace(run, "found"), 30, "the task run after the commit")
+    assert trace(run, "missing") == {}
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        django_user_model.objects.create(username=f"rolled-back-{run}")
+        find_user.send_with_options_on_commit(args=(run, f"rolled-back-{run}"))
+        raise RuntimeError("roll back")
+    find_user.send(run, "sent-after")  # behind it on the queue, were it sent
+    wait_until(lambda: "sent-after" in trace(run, "missing"), 30, "the later task")
+    assert f"rolled-back-{run}" not in {**trace(run, "found"), **trace(run, "missing")}
+    forget(run)

@@ -165,7 +165,7 @@ def trackers(db):
 
     yield make
     for tracker in made:
-        tracker._pending.clear()
+        tracker.writer._held.clear()
         tracker.close()
 
 
@@ -188,10 +188,10 @@ def test_changes_of_one_message_collapse_and_the_buffer_is_bounded(trackers, cap
     first = noop.message()
     for at, status in ((1.0, "enqueued"), (3.0, "done"), (2.0, "running")):
         tracker._record(at, status, first)
-    assert tracker._pending[first.message_id].status == "done"
+    assert tracker.writer._held[first.message_id].status == "done"
     for _ in range(150):
         tracker._record(4.0, "enqueued", noop.message())
-    assert len(tracker._pending) == 100 and tracker.dropped == 51
+    assert len(tracker.writer._held) == 100 and tracker.dropped == 51
     warnings = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert warnings == [  # once a second, not once per change
         "Task tracking dropped 1 state change(s), 1 in all: the buffer is full."

@@ -19,6 +19,7 @@ LIVENESS_FILE = f"{RUNTIME_MIDDLEWARE}.liveness.LivenessFile"
 TASK_TRACKING = f"{RUNTIME_MIDDLEWARE}.tracking.TaskTracking"
 WORKER_REGISTRY = f"{RUNTIME_MIDDLEWARE}.registry.WorkerRegistry"
 TASK_RESULTS = f"{RUNTIME_MIDDLEWARE}.task_results.TaskResults"
+CURRENT_MESSAGE = "dramatiq.middleware.CurrentMessage"
 DAY_MS = 86_400_000
 
 REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
@@ -30,6 +31,10 @@ class Component(NamedTuple):
 
     path: str
     options: MappingProxyType | dict[str, Any] = MappingProxyType({})
+
+
+def paths_of(components: list[Component]) -> set[str]:
+    return {component.path for component in components}
 
 
 def switched(workers: DramatiqConfig) -> list[str]:
@@ -104,7 +109,10 @@ def stack(
         module, name = path.rsplit(".", 1)
         own = module.startswith("dramatiq.middleware")
         components.append(Component(path, configured.get(name, {}) if own else {}))
-    components.append(Component(TASK_RESULTS))  # Django's @task API (tasks_api.py)
+    # Django's @task API (tasks_api.py). First: its after-hooks run after Retries'.
+    components.insert(0, Component(TASK_RESULTS))
+    if CURRENT_MESSAGE not in paths_of(components):  # the @task runner reads it
+        components.insert(1, Component(CURRENT_MESSAGE))
     if enabled:
         components.append(Component(REQUEUE_PREFETCHED))
         if workers.admin_enabled:  # the Queues page shows each worker's queues

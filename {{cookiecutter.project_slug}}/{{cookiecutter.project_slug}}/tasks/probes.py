@@ -18,6 +18,7 @@ import dramatiq
 import redis
 from django.conf import settings
 
+from .on_commit import actor
 from .task_api import task
 
 TRACE_TTL = 86_400  # seconds
@@ -77,6 +78,16 @@ def record(run: str, message_id: str, seconds: float = 0.0, fail: bool | int = F
 @dramatiq.actor(queue_name="default")
 def noop() -> None:
     """Nothing: the cost of a task is then all broker, worker and middleware."""
+
+
+@actor(queue_name="default")
+def find_user(run: str, username: str) -> None:
+    """Count whether the user ``username`` exists when the task runs ("found" or
+    "missing", by username): what a task sent about a new row sees of it."""
+    from django.contrib.auth import get_user_model
+
+    found = get_user_model().objects.filter(username=username).exists()
+    _count(run, "found" if found else "missing", username)
 
 
 @task()

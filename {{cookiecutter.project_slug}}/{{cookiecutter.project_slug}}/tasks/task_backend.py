@@ -13,7 +13,6 @@ queue with workers of its own). Coroutine functions run in the worker thread thr
 asgiref's ``async_to_sync``, as Django runs them.
 """
 
-import atexit
 import json
 import logging
 import os
@@ -32,8 +31,10 @@ from django.conf import settings
 from django.core import checks
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from dramatiq.middleware import CurrentMessage
 
-from .middleware.task_results import current_message, on_worker_shutdown
+from .batching import BatchWriter
+from .middleware.task_results import on_worker_shutdown, settle_after_retries
 from .task_api import (
     BaseTaskBackend,
     InvalidTaskError,
@@ -58,19 +59,28 @@ TIMES = ("enqueued_at", "started_at", "last_attempted_at", "finished_at")
 class Pending:
     """One result's writes not sent yet, merged: a later field value wins."""
 
+    result_id: str
     fields: dict[str, str] = field(default_factory=dict)
     unless_set: dict[str, str] = field(default_factory=dict)  # HSETNX: first write wins
     workers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    def merged(self, later: "Pending") -> "Pending":
+        self.fields.update(later.fields)
+        for name, value in later.unless_set.items():
+            self.unless_set.setdefault(name, value)
+        self.workers += later.workers
+        self.errors += later.errors
+        return self
+
 
 class ResultStore:
     """The result records: ``<namespace>:<id>`` (hash), ``:workers`` and ``:errors``.
 
-    Writes are held per process, merged per result, and sent by a thread in one pipeline
-    every ``FLUSH_INTERVAL`` s (or ``BATCH`` results), so neither ``enqueue`` nor a worker
-    waits on Redis for them; a task that starts and ends within one interval costs one
-    hash write. Reads flush first, so a process reads its own writes. The status
+    Writes are held per process, merged per result, and sent by a ``BatchWriter`` in one
+    pipeline every ``FLUSH_INTERVAL`` s (or ``BATCH`` results), so neither ``enqueue`` nor
+    a worker waits on Redis for them; a task that starts and ends within one interval
+    costs one hash write. Reads flush first, so a process reads its own writes. The status
     ``enqueue`` writes never replaces a worker's (HSETNX): the two flush in either order.
     A write that fails (Redis away) is dropped with a warning: results never fail a task.
     """
@@ -82,28 +92,16 @@ class ResultStore:
         self.client = redis.Redis.from_url(url) if url else None
         self.namespace = namespace
         self.ttl = ttl
-        self._pid = 0
-        on_worker_shutdown(self.flush)
-
-    def _ensure_process(self) -> None:
-        """Fresh state for this process (a forked worker must not share its parent's)."""
-        if self._pid == os.getpid():
-            return
-        with _STORES_LOCK:
-            if self._pid != os.getpid():
-                self._reset()
-
-    def _reset(self) -> None:
-        self._lock = threading.Lock()
-        self._flushing = threading.Lock()
-        self._pending: dict[str, Pending] = {}
-        self._wake = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="task-results", daemon=True
+        self.writer: BatchWriter[str, Pending] = BatchWriter(
+            "task-results",
+            self._write,
+            label="@task results",
+            unit="result write(s)",
+            merge=Pending.merged,
+            batch_size=self.BATCH,
+            interval=self.FLUSH_INTERVAL,
         )
-        self._thread.start()
-        atexit.register(self.flush)
-        self._pid = os.getpid()  # last: other threads use the store once this is set
+        on_worker_shutdown(self.writer.close)
 
     def keys(self, result_id: str) -> tuple[str, str, str]:
         key = f"{self.namespace}:{result_id}"
@@ -114,56 +112,39 @@ class ResultStore:
     ):
         if self.client is None:
             return
-        self._ensure_process()
-        with self._lock:
-            pending = self._pending.get(result_id)
-            if pending is None:
-                pending = self._pending[result_id] = Pending()
-            if fields:
-                pending.fields.update(fields)
-            if unless_set:
-                for name, value in unless_set.items():
-                    pending.unless_set.setdefault(name, value)
-            if worker:
-                pending.workers.append(worker)
-            if error:
-                pending.errors.append(error)
-            full = len(self._pending) >= self.BATCH
-        if full:
-            self._wake.set()
+        self.writer.hold(
+            result_id,
+            Pending(
+                result_id,
+                dict(fields or {}),
+                dict(unless_set or {}),
+                [worker] if worker else [],
+                [error] if error else [],
+            ),
+        )
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.FLUSH_INTERVAL)
-            self._wake.clear()
-            self.flush()
+    def _write(self, held: list[Pending]) -> int:
+        assert self.client is not None
+        pipe = self.client.pipeline(transaction=False)
+        for pending in held:
+            key, workers, errors = self.keys(pending.result_id)
+            if pending.fields:
+                pipe.hset(key, mapping={k: v for k, v in pending.fields.items()})
+            for name, value in pending.unless_set.items():
+                pipe.hsetnx(key, name, value)
+            pipe.pexpire(key, self.ttl)
+            if pending.workers:
+                pipe.rpush(workers, *pending.workers)
+                pipe.pexpire(workers, self.ttl)
+            if pending.errors:
+                pipe.rpush(errors, *pending.errors)
+                pipe.pexpire(errors, self.ttl)
+        pipe.execute()
+        return len(held)
 
     def flush(self) -> None:
-        if self.client is None or self._pid != os.getpid():
-            return
-        with self._flushing:
-            with self._lock:
-                held, self._pending = self._pending, {}
-            if not held:
-                return
-            pipe = self.client.pipeline(transaction=False)
-            for result_id, pending in held.items():
-                key, workers, errors = self.keys(result_id)
-                if pending.fields:
-                    pipe.hset(key, mapping={k: v for k, v in pending.fields.items()})
-                for name, value in pending.unless_set.items():
-                    pipe.hsetnx(key, name, value)
-                pipe.pexpire(key, self.ttl)
-                if pending.workers:
-                    pipe.rpush(workers, *pending.workers)
-                    pipe.pexpire(workers, self.ttl)
-                if pending.errors:
-                    pipe.rpush(errors, *pending.errors)
-                    pipe.pexpire(errors, self.ttl)
-            try:
-                pipe.execute()
-            except redis.RedisError as exc:
-                logger.warning("Dropped %d @task result write(s): %r", len(held), exc)
+        if self.client is not None:
+            self.writer.flush()
 
     def ready(self, result_id: str, spec: str) -> None:
         """Enqueued: what was asked (a JSON ``spec``); READY unless a worker said more."""
@@ -193,9 +174,7 @@ class ResultStore:
         if not record:
             raise TaskResultDoesNotExist(result_id)
         fields: dict[str, Any] = {k.decode(): v.decode() for k, v in record.items()}
-        if (
-            "spec" not in fields
-        ):  # a worker's write arrived, the enqueue's is on its way
+        if "spec" not in fields:  # a worker's write came first; the enqueue's is coming
             raise TaskResultDoesNotExist(result_id)
         fields.update(json.loads(fields.pop("spec")))
         return (
@@ -334,16 +313,6 @@ def spec(path: str, result, enqueued_at: str) -> str:
     )
 
 
-def attempt_of(message) -> tuple[int, bool]:
-    """This attempt's number, and whether a failure now is the last (as Retries decides)."""
-    options = message.options if message is not None else {}
-    retries = options.get("retries", 0)
-    max_retries = (
-        options.get("max_retries") or settings.CONFIG.tasks.dramatiq.max_retries
-    )
-    return retries + 1, retries >= max_retries
-
-
 @dramatiq.actor(queue_name="default")
 def run_task(
     alias: str,
@@ -355,11 +324,13 @@ def run_task(
 ) -> None:
     """Run the ``@task`` at ``path`` for the result ``result_id`` (on any configured queue).
 
-    A failure the worker's Retries will retry leaves the result READY with its error
-    listed; the last one leaves it FAILED. The exception goes on to Dramatiq either way.
+    A failure is listed in the result at once; once Retries has decided (``TaskResults``),
+    a failure it retries leaves the result READY and the last one leaves it FAILED. The
+    exception goes on to Dramatiq either way.
     """
     store = backend(alias).store
-    attempt, last = attempt_of(current_message())
+    message = CurrentMessage.get_current_message()
+    attempt = (message.options.get("retries", 0) if message else 0) + 1
     now = timezone.now()
     store.running(result_id, now.isoformat())
     task = import_string(path)
@@ -390,21 +361,31 @@ def run_task(
             exception_class_path=f"{type(exc).__module__}.{type(exc).__qualname__}",
             traceback="".join(traceback.format_exception(exc)),
         )
-        status = TaskResultStatus.FAILED if last else TaskResultStatus.READY
-        fields = {"status": status}
-        if last:
-            fields["finished_at"] = timezone.now().isoformat()
         store.finished(
             result_id,
-            fields,
+            {},
             error={
                 "exception_class_path": error.exception_class_path,
                 "traceback": error.traceback,
             },
         )
-        object.__setattr__(result, "status", status)
         result.errors.append(error)
-        task_finished.send(DramatiqBackend, task_result=result)
+
+        def settle(retried: bool) -> None:
+            status = TaskResultStatus.READY if retried else TaskResultStatus.FAILED
+            fields = {"status": status}
+            if not retried:
+                finished = timezone.now()
+                fields["finished_at"] = finished.isoformat()
+                object.__setattr__(result, "finished_at", finished)
+            store.finished(result_id, fields)
+            object.__setattr__(result, "status", status)
+            task_finished.send(DramatiqBackend, task_result=result)
+
+        if message is None:  # called outside a worker (a test): nothing retries it
+            settle(False)
+        else:
+            settle_after_retries(settle)
         raise
     finished = timezone.now()
     store.finished(

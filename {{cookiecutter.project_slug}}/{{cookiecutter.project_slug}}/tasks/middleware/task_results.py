@@ -1,4 +1,4 @@
-"""What Django's ``@task`` runner needs from the worker: its message, and a last flush."""
+"""What Django's ``@task`` runner needs from the worker: each failure's fate, a last flush."""
 
 import logging
 import threading
@@ -12,9 +12,14 @@ _local = threading.local()
 _flushes: list[Callable[[], object]] = []
 
 
-def current_message():
-    """The message this worker thread is processing, or None outside a task."""
-    return getattr(_local, "message", None)
+def settle_after_retries(settle: Callable[[bool], object]) -> None:
+    """Call ``settle(retried)`` once the middleware have handled this thread's failure.
+
+    ``retried`` is what Dramatiq's Retries did, not a guess from settings: True when it
+    sent the message again. Actor options, ``throws``, ``retry_when`` and
+    ``max_retries=0`` are then all decided where Dramatiq decides them.
+    """
+    _local.settle = settle
 
 
 def on_worker_shutdown(flush: Callable[[], object]) -> None:
@@ -24,18 +29,29 @@ def on_worker_shutdown(flush: Callable[[], object]) -> None:
 
 
 class TaskResults(Middleware):
-    """Hand ``run_task`` its message (its attempt number is there) and flush its results.
+    """Settle each failed ``@task`` attempt once Retries has decided, and flush at shutdown.
 
-    Django's task API counts a task's attempts and must know whether a failure will be
-    retried; Dramatiq keeps that in the message's ``retries`` option. The results are
-    written in batches by the runner's store; a stopping worker writes what it holds.
+    First in the stack: Dramatiq runs ``after_*`` hooks last-to-first, so this one's runs
+    after Retries has re-enqueued the message (seen through ``after_enqueue``) or given it
+    up. The results are written in batches by the runner's store; a stopping worker writes
+    what it holds.
     """
 
     def before_process_message(self, broker, message) -> None:
-        _local.message = message
+        _local.processing = message.message_id
+        _local.retried = False
+        _local.settle = None
+
+    def after_enqueue(self, broker, message, delay) -> None:
+        if getattr(_local, "processing", None) == message.message_id:
+            _local.retried = True  # Retries sent it again (from its after-hook)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
-        _local.message = None
+        settle = getattr(_local, "settle", None)
+        retried = getattr(_local, "retried", False)
+        _local.processing = _local.settle = None
+        if settle is not None:
+            settle(retried)
 
     after_skip_message = after_process_message
 

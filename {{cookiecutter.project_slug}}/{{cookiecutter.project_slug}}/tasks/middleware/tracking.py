@@ -1,6 +1,5 @@
 """Task tracking in batches: every state change, none of the per-task database round trips."""
 
-import atexit
 import logging
 import os
 import threading
@@ -12,6 +11,8 @@ from typing import Any, NamedTuple
 import dramatiq
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
+
+from ..batching import BatchWriter
 
 logger = logging.getLogger(__name__)
 
@@ -67,32 +68,31 @@ class TaskTracking(Middleware):
         prune_batch: int = 1000,
         metrics: bool = False,
     ) -> None:
-        self.batch_size = batch_size
-        self.flush_interval = flush_interval
-        self.buffer_limit = buffer_limit
         self.retention = retention
         self.prune_interval = prune_interval
         self.prune_batch = prune_batch
         self.metrics = metrics
-        self.dropped = 0
-        self._unreported = 0
-        self._warned_at = -1.0
         self._dropped_counter: Any = None
         self._local = threading.local()
-        self._reset()
-
-    def _reset(self) -> None:
-        """Fresh state for this process (a forked child must not share its parent's)."""
-        self._pid = os.getpid()
-        self._lock = threading.Lock()  # guards the buffer
-        self._flushing = threading.Lock()  # one flush at a time
-        self._pending: dict[str, Change] = {}
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._next_prune = time.monotonic() + self.prune_interval / 1000
+        self._next_prune = time.monotonic() + prune_interval / 1000
         self._prune_lock: tuple[Any, str] | None = None
-        self._at_exit = False
+        self.writer: BatchWriter[str, Change] = BatchWriter(
+            "task-tracking",
+            self._write,
+            label="Task tracking",
+            unit="state change(s)",
+            merge=lambda held, new: new if new.at >= held.at else held,
+            batch_size=batch_size,
+            interval=flush_interval / 1000,
+            limit=buffer_limit,
+            on_drop=self._count_dropped if metrics else None,
+            chores=self._chores,
+            thread_done=self._discard_connection,
+        )
+
+    @property
+    def dropped(self) -> int:
+        return self.writer.dropped
 
     # -- Dramatiq's hooks --------------------------------------------------------------
 
@@ -100,7 +100,7 @@ class TaskTracking(Middleware):
         client = getattr(broker, "client", None)
         if self.retention and client is not None:
             self._prune_lock = (client, f"{broker.namespace}:__tracking-prune__")
-        self._ensure_thread()
+        self.writer.start()  # now, not at the first change: retention passes run too
 
     def before_enqueue(self, broker, message, delay) -> None:
         self._local.enqueued_at = time.time()
@@ -132,97 +132,21 @@ class TaskTracking(Middleware):
     # -- the buffer ----------------------------------------------------------------------
 
     def _record(self, at: float, status: str, message) -> None:
-        if self._pid != os.getpid():
-            self._reset()
-        with self._lock:
-            pending = self._pending
-            held = pending.get(message.message_id)
-            if held is None and len(pending) >= self.buffer_limit:
-                self._drop(1, "the buffer is full")
-                return
-            if held is None or at >= held.at:
-                pending[message.message_id] = Change(at, status, message)
-            full = len(pending) >= self.batch_size
-        self._ensure_thread()
-        if full:
-            self._wake.set()
+        self.writer.hold(message.message_id, Change(at, status, message))
 
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="task-tracking", daemon=True
-                )
-                self._thread.start()
-                if not self._at_exit:
-                    self._at_exit = True
-                    atexit.register(self.close)
-
-    def _run(self) -> None:
-        stopping = self._stopping
-        try:
-            while not stopping.is_set():
-                self._wake.wait(self.flush_interval / 1000)
-                self._wake.clear()
-                self.flush()
-                if self._prune_lock and time.monotonic() >= self._next_prune:
-                    self._next_prune = time.monotonic() + self.prune_interval / 1000
-                    self.prune()
-        finally:
-            self._discard_connection()  # this thread's own
+    def _chores(self) -> None:
+        if self._prune_lock and time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + self.prune_interval / 1000
+            self.prune()
 
     def flush(self) -> int:
-        """Write what this process holds; how many messages were written.
-
-        One flush at a time: a caller (a test, a stopping worker) returns only once what
-        the thread was writing is written too.
-        """
-        with self._flushing:
-            with self._lock:
-                batch, self._pending = self._pending, {}
-            written = 0
-            changes = list(batch.values())
-            for start in range(0, len(changes), self.batch_size):
-                chunk = changes[start : start + self.batch_size]
-                try:
-                    written += self._write(chunk)
-                except Exception as exc:
-                    self._drop(len(chunk), f"the database refused them ({exc!r})")
-                    self._discard_connection()
-            return written
+        """Write what this process holds; how many messages were written."""
+        return self.writer.flush()
 
     def close(self) -> None:
         """Stop the thread and write what is left (a stopping worker, an exiting process)."""
-        if self._pid != os.getpid():
-            return
-        self._stopping.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=30)
-        self.flush()
+        self.writer.close()
         self._discard_connection()
-        # Usable again: a later change starts a new thread.
-        self._stopping = threading.Event()
-        self._thread = None
-
-    def _drop(self, count: int, why: str) -> None:
-        """Count what is lost; warn at most once a second (a full buffer drops a lot)."""
-        self.dropped += count
-        self._unreported += count
-        if self.metrics:
-            self._count_dropped(count)
-        if time.monotonic() - self._warned_at >= 1:
-            self._warned_at = time.monotonic()
-            logger.warning(
-                "Task tracking dropped %d state change(s), %d in all: %s.",
-                self._unreported,
-                self.dropped,
-                why,
-            )
-            self._unreported = 0
 
     def _count_dropped(self, count: int) -> None:
         # Made on first use, never at boot: prometheus_client fixes its value class when
@@ -242,20 +166,39 @@ class TaskTracking(Middleware):
 
     @staticmethod
     def _write(changes: list[Change]) -> int:
+        """One upsert, on a connection checked first and with no query log kept.
+
+        Checked as Django checks a request's (``close_if_unusable_or_obsolete``, with
+        CONN_HEALTH_CHECKS): a connection a database restart broke is replaced before
+        the batch, not after losing it. With DEBUG on, Django keeps each statement's SQL
+        (every row's message here) in the connection's query log: about 1 KB per task in
+        a long-running worker, so the writer's entries are cleared (unless a test
+        captures queries).
+        """
+        from django.db import connections
+        from django_dramatiq.models import DATABASE_LABEL
+
         from ..task_rows import Row, moment, upsert
 
-        return upsert(
-            Row(
-                id=change.message.message_id,
-                status=change.status,
-                created_at=moment(change.message.message_timestamp / 1000),
-                updated_at=moment(change.at),
-                message_data=change.message.encode(),
-                actor_name=change.message.actor_name,
-                queue_name=q_name(change.message.queue_name),
+        connection = connections[DATABASE_LABEL]
+        if not connection.in_atomic_block:  # a caller's transaction is left alone
+            connection.close_if_unusable_or_obsolete()
+        try:
+            return upsert(
+                Row(
+                    id=change.message.message_id,
+                    status=change.status,
+                    created_at=moment(change.message.message_timestamp / 1000),
+                    updated_at=moment(change.at),
+                    message_data=change.message.encode(),
+                    actor_name=change.message.actor_name,
+                    queue_name=q_name(change.message.queue_name),
+                )
+                for change in changes
             )
-            for change in changes
-        )
+        finally:
+            if not connection.force_debug_cursor:
+                connection.queries_log.clear()
 
     @staticmethod
     def _discard_connection() -> None:
