@@ -1,10 +1,10 @@
 """After rendering: validate every answer with the generated config models, then finish.
 
-The answers are already in the generated ``config/answers.py``, which also says which
-field each prompt sets; building DevConfig and ProdConfig checks exactly what the project
-will run with, and a problem is reported against the prompt it came from. Any problem
-exits 1 and cookiecutter removes the folder. On success: a ``.env`` with fresh secrets,
-the README's settings table, and the next steps.
+The answers are already in the generated ``config/environments.py`` as literal values;
+building DevConfig and ProdConfig checks exactly what the project will run with, and a
+problem is reported against the prompt it came from (``FIELDS`` says which field each
+prompt sets). Any problem exits 1 and cookiecutter removes the folder. On success: a
+``.env`` with fresh secrets, the README's settings table, and the next steps.
 
 Importable as it is in the template (the one rendered value sits inside a string), so the
 template's tests import and unit-test these functions.
@@ -38,6 +38,54 @@ def load_template() -> Path:
     return Path(json.loads(RENDERED_TEMPLATE)["template"])
 
 
+ALL = None  # an entry of FIELDS that every environment shares
+# prompt -> the config fields its answer sets in config/environments.py: (environment, or
+# ALL; the field's path). How a model's complaint about a field finds its prompt.
+FIELDS: dict[str, tuple[tuple[str | None, tuple[str, ...]], ...]] = {
+    "project_name": ((ALL, ("project_name",)),),
+    "project_slug": (
+        (ALL, ("project_slug",)),
+        (ALL, ("cache_default", "key_prefix")),
+        (ALL, ("tasks", "namespace")),
+    ),
+    "description": ((ALL, ("description",)),),
+    "author_name": ((ALL, ("author_name",)),),
+    "author_email": ((ALL, ("author_email",)),),
+    "domain_name": ((ALL, ("domain_name",)), ("production", ("allowed_hosts",))),
+    "database": ((ALL, ("database_url",)),),
+    "task_queues": ((ALL, ("tasks", "dramatiq", "queues")),),
+    "dev_processes": (("development", ("tasks", "dramatiq", "processes")),),
+    "dev_threads": (("development", ("tasks", "dramatiq", "threads")),),
+    "prod_processes": (("production", ("tasks", "dramatiq", "processes")),),
+    "prod_threads": (("production", ("tasks", "dramatiq", "threads")),),
+    "max_retries": (("production", ("tasks", "dramatiq", "max_retries")),),
+    "min_backoff": ((ALL, ("tasks", "dramatiq", "min_backoff")),),
+    "max_backoff": ((ALL, ("tasks", "dramatiq", "max_backoff")),),
+    "max_age": ((ALL, ("tasks", "dramatiq", "max_age")),),
+    "time_limit": (
+        (ALL, ("tasks", "dramatiq", "time_limit")),
+        ("production", ("tasks", "dramatiq", "worker_shutdown_timeout")),
+    ),
+    "redis_cache_db": ((ALL, ("cache_default", "db")),),
+    "redis_broker_db": ((ALL, ("tasks", "broker_db")),),
+    "redis_results_db": ((ALL, ("tasks", "results_db")),),
+    "use_results": ((ALL, ("tasks", "use_results")),),
+    "prometheus_enabled": ((ALL, ("tasks", "dramatiq", "prometheus_enabled")),),
+    "admin_enabled": ((ALL, ("tasks", "dramatiq", "admin_enabled")),),
+    "use_scheduler": ((ALL, ("tasks", "scheduler", "enabled")),),
+}
+
+
+def prompt_for(environment: str, path: tuple[str, ...]) -> str | None:
+    """The prompt whose answer set the field at ``path`` (or its nearest parent)."""
+    while path:
+        for prompt, fields in FIELDS.items():
+            if (ALL, path) in fields or (environment, path) in fields:
+                return prompt
+        path = path[:-1]
+    return None
+
+
 def project_config(project: Path, slug: str):
     """The generated ``<slug>.config`` package, imported from ``project``."""
     if str(project) not in sys.path:
@@ -60,7 +108,7 @@ def answer_problems(project: Path, answers: dict) -> list[str]:
             config_class.model_validate(data, context={"check_imports": False})
         except ValidationError as exc:
             for path, value, rule in config.errors.problems(exc):
-                prompt = config.answers.prompt_for(config_class.environment, path)
+                prompt = prompt_for(config_class.environment, path)
                 if prompt is None:
                     line = f"{'.'.join(path)} = {value!r}: {rule}"
                 else:

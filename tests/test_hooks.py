@@ -1,6 +1,8 @@
 """What the hooks do besides validation: secrets, messages, a project that installs."""
 
+import importlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -214,6 +216,67 @@ def test_post_gen_names_the_prompts_behind_a_bad_value(tmp_path):
     assert "max_age = '5': Input should be greater than or equal to 1000" in lines
     assert "redis_cache_db = '1': Redis database 1 is also the broker's" in "\n".join(lines)
     assert "redis_broker_db = 1: Redis database 1 is already the cache's" in "\n".join(lines)
+
+
+# Answers unlike every default, so a field that kept its default is caught.
+DISTINCT = {
+    "project_name": "Drift Shop",
+    "description": "Checks each field",
+    "author_name": "Ada",
+    "author_email": "ada@drift.example",
+    "domain_name": "drift.example",
+    "database": "sqlite",
+    "task_queues": "mail,default,slow",
+    "dev_processes": 3,
+    "dev_threads": 5,
+    "prod_processes": 6,
+    "prod_threads": 7,
+    "max_retries": 9,
+    "min_backoff": 1100,
+    "max_backoff": 31000,
+    "max_age": 86400000,
+    "time_limit": 610000,
+    "redis_cache_db": 3,
+    "redis_broker_db": 4,
+    "redis_results_db": 5,
+    "use_results": False,
+    "prometheus_enabled": True,
+    "admin_enabled": False,
+    "use_scheduler": False,
+}
+
+
+def test_every_prompt_sets_the_fields_the_hook_names_for_it(tmp_path):
+    """The hook's FIELDS and config/environments.py agree: each prompt's answer is in
+    each field FIELDS gives it (else a bad answer would be blamed on the wrong prompt)."""
+    post = load_hook("post_gen_project")
+    prompts = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    asked = {key for key in prompts if not key.startswith("_")} - {"python_version"}
+    assert set(post.FIELDS) == asked
+    answers = {**DISTINCT, "project_slug": "drift_shop"}
+    cookiecutter(tmp_path, *(f"{key}={value}" for key, value in answers.items()))
+    config = post.project_config(tmp_path / "drift_shop", "drift_shop")
+    stand_ins = importlib.import_module("drift_shop.config.stand_ins")
+    production = config.loading.variables_source(stand_ins.PRODUCTION_STAND_INS).data
+    built = {
+        "development": config.DevConfig().model_dump(),
+        "production": config.ProdConfig(**production).model_dump(),
+    }
+    expected = {
+        "database": "sqlite:///db.sqlite3",
+        "task_queues": ["mail", "default", "slow"],
+        "domain_name": "drift.example",
+    }
+    for prompt, fields in post.FIELDS.items():
+        for where, path in fields:
+            for environment in [where] if where else list(built):
+                value = built[environment]
+                for key in path:
+                    value = value[key]
+                want = expected.get(prompt, answers[prompt])
+                if path == ("allowed_hosts",):
+                    want = [want]
+                assert value == want, (prompt, environment, path)
 
 
 def test_post_gen_next_steps_follow_the_answers():

@@ -98,6 +98,7 @@ def test_a_walk_through_the_prompts_that_bakes(tmp_path):
         {"project_name": "Tmux Shop", "database": "2", "task_queues": "default,mail"},
     )
     assert "EXIT=0" in screen and "Next steps" in screen
-    answers = out / "tmux_shop" / "tmux_shop" / "config" / "answers.py"
-    text = answers.read_text()
-    assert '"database": "sqlite",' in text and '"task_queues": "default,mail",' in text
+    environments = out / "tmux_shop" / "tmux_shop" / "config" / "environments.py"
+    text = environments.read_text()
+    assert '"database_url": "sqlite:///db.sqlite3",' in text
+    assert '"queues": [\n                "default",\n                "mail",\n' in text
