@@ -13,7 +13,7 @@ from {{ cookiecutter.project_slug }}.tasks.management.commands.taskconfig import
     running_middleware,
 )
 
-from .helpers import free_port, manage, start_worker, stop_worker
+from .helpers import free_port, manage, start_worker, stop_worker, wait_until
 
 CONFIG = settings.CONFIG
 QUEUES = CONFIG.tasks.dramatiq.queues
@@ -49,6 +49,20 @@ def test_worker_refuses_a_queue_not_in_the_config():
     proc = manage("worker", "--queues", "default", "not-configured")
     assert proc.returncode == 1
     assert "--queues not-configured: not in the config" in proc.stderr
+
+
+def test_worker_takes_rundramatiqs_own_flags(redis_client, shared_db, tmp_path):
+    """A flag of rundramatiq's (here --pid-file) reaches the dramatiq master."""
+    pid_file = tmp_path / "master.pid"
+    process = start_worker(
+        "--pid-file", str(pid_file), "--processes", "1", env=shared_db
+    )
+    try:
+        wait_until(pid_file.exists, 60, "the master's pid file")
+        assert int(pid_file.read_text().strip()) == process.pid  # rundramatiq execs it
+    finally:
+        output = stop_worker(process)
+    assert "--pid-file" in output and "--processes 1 " in output
 
 
 def test_worker_validates_overrides():

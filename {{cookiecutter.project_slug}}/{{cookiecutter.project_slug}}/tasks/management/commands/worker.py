@@ -1,63 +1,55 @@
 """Start Dramatiq workers as the typed config describes them.
 
-Processes, threads, queues and the shutdown wait come from ``settings.CONFIG``; flags this
-command does not know (``--reload``, ``--pid-file``, ...) pass through to django_dramatiq's
-``rundramatiq``, which replaces this process with the ``dramatiq`` master.
+django_dramatiq's ``rundramatiq`` with the config's values as its defaults: processes,
+threads, queues and the shutdown wait come from ``settings.CONFIG`` unless given; every
+other flag of ``rundramatiq`` (``--reload``, ``--pid-file``, ...) is its own, and it
+replaces this process with the ``dramatiq`` master.
 """
 
+import argparse
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django_dramatiq.management.commands.rundramatiq import Command as RunDramatiq
 from pydantic import ValidationError
 
 from {{ cookiecutter.project_slug }}.config import DramatiqConfig
 from {{ cookiecutter.project_slug }}.config.errors import problems
 
+# rundramatiq's flags whose default is the config's.
+FROM_CONFIG = ("processes", "threads", "queues", "worker_shutdown_timeout")
 
-class Command(BaseCommand):
+
+class Command(RunDramatiq):
     help = (
-        "Start Dramatiq workers with processes, threads and queues from the config. "
-        "Unknown flags pass through to rundramatiq."
+        "Start Dramatiq workers with processes, threads, queues and the shutdown wait "
+        "from the config; rundramatiq's other flags work as there."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--queues",
-            "-Q",
-            nargs="+",
-            metavar="QUEUE",
-            help="consume only these configured queues (default: all of them)",
-        )
-        parser.add_argument("--processes", "-p", type=int, help="override the config")
-        parser.add_argument("--threads", "-t", type=int, help="override the config")
+        super().add_arguments(parser)
+        parser.set_defaults(**dict.fromkeys(FROM_CONFIG))
+        # Plain help: rundramatiq's formatter would print "(default: None)" for these.
+        parser.formatter_class = argparse.HelpFormatter
+        for action in parser._actions:  # argparse offers no public way to reword help
+            if action.dest in FROM_CONFIG:
+                action.help = f"{action.help} (default: the config's)"
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parse_known_args = parser.parse_known_args
-
-        def parse_args(args=None, namespace=None):
-            options, passthrough = parse_known_args(args, namespace)
-            options.passthrough = passthrough
-            return options
-
-        # Django builds the parser itself; this is the one hook for unknown flags.
-        parser.parse_args = parse_args  # type: ignore[method-assign]
-        return parser
-
-    def handle(self, *args, queues=None, processes=None, threads=None, **options):
+    def handle(self, *args, **options):
         tasks = settings.CONFIG.tasks
         if not tasks.enabled:
             raise CommandError(
                 "tasks are disabled (TASKS_ENABLED=false): Django runs with a stub "
                 "broker, so there is no queue to consume"
             )
-        workers = self.with_overrides(tasks.dramatiq, processes, threads)
-        queues = queues or workers.queues
+        workers = self.with_overrides(
+            tasks.dramatiq, options["processes"], options["threads"]
+        )
+        queues = options["queues"] or workers.queues
         unknown = [queue for queue in queues if queue not in workers.queues]
         if unknown:
             raise CommandError(
@@ -66,18 +58,14 @@ class Command(BaseCommand):
             )
         if workers.prometheus_enabled:
             self.prepare_prometheus(workers)
-        call_command(
-            "rundramatiq",
-            "--processes",
-            str(workers.processes),
-            "--threads",
-            str(workers.threads),
-            "--worker-shutdown-timeout",
-            str(workers.worker_shutdown_timeout),
-            *options.get("passthrough", []),
-            "--queues",
-            *queues,
+        shutdown = options["worker_shutdown_timeout"] or workers.worker_shutdown_timeout
+        options.update(
+            processes=workers.processes,
+            threads=workers.threads,
+            queues=queues,
+            worker_shutdown_timeout=shutdown,
         )
+        super().handle(*args, **options)
 
     def with_overrides(self, workers, processes, threads) -> DramatiqConfig:
         changes = {"processes": processes, "threads": threads}
