@@ -200,10 +200,9 @@ def test_to_django_config_carries_the_model_values():
 
 
 def test_results_off_and_tasks_disabled():
-    assert (
-        "DRAMATIQ_RESULT_BACKEND"
-        not in TaskConfig(use_results=False).to_django_config()
-    )
+    off = TaskConfig(use_results=False).to_django_config()["DRAMATIQ_RESULT_BACKEND"]
+    assert off["BACKEND"].endswith(".tasks.results_off.NoResults")
+    assert off["BACKEND_OPTIONS"] == {}
     stub = TaskConfig(enabled=False).to_django_config()["DRAMATIQ_BROKER"]
     assert stub["BROKER"] == "dramatiq.brokers.stub.StubBroker"
     assert stub["OPTIONS"] == {}

@@ -121,8 +121,8 @@ DRAMATIQ_RATE_LIMITER_BACKEND = _dramatiq["DRAMATIQ_RATE_LIMITER_BACKEND"]
 DRAMATIQ_TASKS_DATABASE = _dramatiq["DRAMATIQ_TASKS_DATABASE"]
 # Django's @task API, run by the same workers (tasks/task_backend.py).
 TASKS = _dramatiq["TASKS"]
-if CONFIG.tasks.use_results:
-    DRAMATIQ_RESULT_BACKEND = _dramatiq["DRAMATIQ_RESULT_BACKEND"]
+# With use_results off, a backend that keeps nothing (tasks/results_off.py).
+DRAMATIQ_RESULT_BACKEND = _dramatiq["DRAMATIQ_RESULT_BACKEND"]
 # Workers import every installed app's ``tasks`` module, and our app's ``actors``.
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
 {%- if cookiecutter.use_scheduler %}

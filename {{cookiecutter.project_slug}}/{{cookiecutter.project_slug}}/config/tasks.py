@@ -15,7 +15,12 @@ from pydantic import (
 from . import middleware, redis_urls
 from .cache import CacheConfig
 from .errors import fail_at
-from .middleware import REDIS_RATE_LIMITS, STUB_RATE_LIMITS, Component
+from .middleware import (
+    PROJECT_PACKAGE,
+    REDIS_RATE_LIMITS,
+    STUB_RATE_LIMITS,
+    Component,
+)
 from .schedules import Schedule, SchedulerConfig, parsed_schedules, queue_failures
 from .tasks_api import DjangoTasksConfig
 from .tracking import TrackingConfig
@@ -25,6 +30,7 @@ REDIS_BROKER = "dramatiq.brokers.redis.RedisBroker"
 STUB_BROKER = "dramatiq.brokers.stub.StubBroker"
 REDIS_RESULTS = "dramatiq.results.backends.redis.RedisBackend"
 STUB_RESULTS = "dramatiq.results.backends.stub.StubBackend"
+NO_RESULTS = f"{PROJECT_PACKAGE}.tasks.results_off.NoResults"
 # redis-py's default 5 s socket timeout breaks get_result(block=True) waits longer than 5 s.
 RESULTS_SOCKET_TIMEOUT = 60
 
@@ -174,12 +180,14 @@ class TaskConfig(BaseModel):
                 tasks.namespace,
             ),
         }
-        if tasks.use_results:
-            settings["DRAMATIQ_RESULT_BACKEND"] = {
-                "BACKEND": REDIS_RESULTS if tasks.enabled else STUB_RESULTS,
-                "BACKEND_OPTIONS": tasks._results_options(),
-                "MIDDLEWARE_OPTIONS": {"result_ttl": tasks.result_ttl},
-            }
+        # Always a backend, so django_dramatiq always installs Results: an actor with
+        # store_results imports whatever use_results says (results_off.py).
+        backend = REDIS_RESULTS if tasks.enabled else STUB_RESULTS
+        settings["DRAMATIQ_RESULT_BACKEND"] = {
+            "BACKEND": backend if tasks.use_results else NO_RESULTS,
+            "BACKEND_OPTIONS": tasks._results_options(),
+            "MIDDLEWARE_OPTIONS": {"result_ttl": tasks.result_ttl},
+        }
         return settings
 
     def middleware_stack(self) -> list[Component]:

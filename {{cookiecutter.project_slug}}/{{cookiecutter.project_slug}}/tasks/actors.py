@@ -9,24 +9,19 @@ Which queue for which work:
 
 Dramatiq itself has no queue priorities: a worker consumes its queues in turn. Priority
 comes from giving a queue workers of its own (``manage.py worker -Q critical``).
-Each actor stores its result only when results are on (``use_results``): without the
-Results middleware, ``store_results`` (even False) is an unknown option and import fails.
+Each stores its result; with results off (``use_results``) nothing is kept and reading
+one raises ``ResultsOff`` (``results_off.py``).
 
 Inside a database transaction, send with ``send_on_commit`` (``on_commit.py``): a plain
 ``send`` can reach a worker before the rows it is about are committed.
 """
 
 import os
-from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 
 from .on_commit import actor
 
-RESULTS: dict[str, Any] = (
-    {"store_results": True} if settings.CONFIG.tasks.use_results else {}
-)
 LAST_RUN_TTL = 3600  # seconds the cache keeps each example's last run
 
 
@@ -37,7 +32,7 @@ def record_run(queue: str, payload: dict) -> dict:
     return run
 {% for name in cookiecutter.task_queues | items %}
 
-@actor(queue_name="{{ name }}", **RESULTS)
+@actor(queue_name="{{ name }}", store_results=True)
 def {{ name | example_actor }}(payload: dict) -> dict:
 {%- if name == "critical" %}
     """Time-sensitive, user-facing work on 'critical', e.g. sending a notification."""
