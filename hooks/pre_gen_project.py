@@ -18,28 +18,22 @@ from pathlib import Path
 RENDERED = r"""{{ {"slug": cookiecutter.project_slug, "template": template_dir()} | tojson }}"""
 
 
-def names_module(template: Path):
-    """The generated project's ``config/names.py``, as the template's Jinja filters load it."""
-    path = template / "local_extensions.py"
-    spec = importlib.util.spec_from_file_location("template_local_extensions", path)
-    extensions = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(extensions)
-    return extensions.names
-
-
-def hook_env_module(template: Path):
-    """The template's ``hook_env.py`` (standard library only), where the version rule lives."""
-    spec = importlib.util.spec_from_file_location("template_hook_env", template / "hook_env.py")
+def template_module(template: Path, filename: str):
+    """A module of the template's own (``local_extensions.py``, ``hook_env.py``), by path."""
+    name = f"template_{filename.removesuffix('.py')}"
+    spec = importlib.util.spec_from_file_location(name, template / filename)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def main(slug: str, template: Path) -> int:
-    if problem := hook_env_module(template).cookiecutter_problem():
+    if problem := template_module(template, "hook_env.py").cookiecutter_problem():
         print(problem, file=sys.stderr)
         return 1
-    if problem := names_module(template).slug_problem(slug):
+    # The project's config/names.py, as the template's Jinja filters load it.
+    names = template_module(template, "local_extensions.py").names
+    if problem := names.slug_problem(slug):
         print(f"project_slug = {slug!r}: {problem}", file=sys.stderr)
         return 1
     return 0

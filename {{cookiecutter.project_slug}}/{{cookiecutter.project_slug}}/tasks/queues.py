@@ -34,12 +34,15 @@ return {count, ids, bodies}
 REQUEUE_LIMIT = 1000  # dead letters sent back per requeue
 
 
-def message_id(redis_id: bytes, body: bytes | None) -> str:
-    """A dead letter's message id, or its Redis id when the body is gone or unreadable."""
+def decoded(redis_id: bytes, body: bytes | None) -> Message | None:
+    """A dead letter's message, or None when its body is gone or unreadable (logged)."""
+    if body is None:
+        return None
     try:
-        return Message.decode(body).message_id if body else redis_id.decode()
-    except Exception:  # an old encoder's body, a truncated one
-        return redis_id.decode()
+        return Message.decode(body)
+    except Exception as exc:  # an old encoder's body, a truncated one
+        logger.warning("Unreadable dead letter %r: %r", redis_id, exc)
+        return None
 
 
 @dataclass
@@ -150,15 +153,9 @@ class BrokerView:
         if not ids:
             return []
         bodies = self.client.hmget(self.key(f"{xq_name(queue)}.msgs"), ids)
-        letters = []
-        for redis_id, body in zip(ids, bodies, strict=True):
-            if body is None:
-                continue
-            try:
-                letters.append(Message.decode(body))
-            except Exception as exc:  # left where it is: a purge still deletes it
-                logger.warning("Unreadable dead letter %r: %r", redis_id, exc)
-        return letters
+        # One left where it is when unreadable: a purge still deletes it.
+        letters = [decoded(raw, body) for raw, body in zip(ids, bodies, strict=True)]
+        return [letter for letter in letters if letter is not None]
 
     def requeue_dead(
         self, queue: str, limit: int = REQUEUE_LIMIT, moved: list[str] | None = None
@@ -195,7 +192,10 @@ class BrokerView:
         """
         keys = [self.key(xq_name(queue)), self.key(f"{xq_name(queue)}.msgs")]
         count, ids, bodies = self.client.eval(PURGE, 2, *keys, max(1, listed))
-        named = [message_id(raw, body) for raw, body in zip(ids, bodies, strict=True)]
+        named = [
+            letter.message_id if (letter := decoded(raw, body)) else raw.decode()
+            for raw, body in zip(ids, bodies, strict=True)
+        ]
         return int(count), named[:listed]
 
     def _forget_dead(self, queue: str, redis_id: str) -> None:

@@ -71,7 +71,6 @@ class TaskTracking(Middleware):
         self.retention = retention
         self.prune_interval = prune_interval
         self.prune_batch = prune_batch
-        self.metrics = metrics
         self._dropped_counter: Any = None
         self._local = threading.local()
         self._next_prune = time.monotonic() + prune_interval / 1000
