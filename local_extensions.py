@@ -3,7 +3,7 @@
 Answers arrive as strings ("2") under ``--no-input`` and may be anything a user typed. The
 filters never raise: a bad answer still renders to valid Python (as a string), so the post-gen
 hook can load the generated config models and report every problem with the prompt's name.
-List parsing and actor names come from the generated project's ``config/names.py``, so the
+List parsing and actor names come from the runtime package's ``config/names.py``, so the
 rendered files and the running project follow one rule.
 """
 
@@ -16,11 +16,12 @@ from jinja2.ext import Extension
 
 _INTEGER = re.compile(r"[+-]?\d+")
 _PACKAGE = "{" * 2 + "cookiecutter.project_slug" + "}" * 2  # the template's folder name
+RUNTIME = "packages/dramatiq_runtime"  # the runtime package, copied into every bake
 
 
 def load_names(template: Path):
-    """The generated project's ``config/names.py``, loaded from the template folder."""
-    path = template / _PACKAGE / _PACKAGE / "config" / "names.py"
+    """The runtime package's ``config/names.py``, loaded from the template folder."""
+    path = template / _PACKAGE / RUNTIME / "dramatiq_runtime" / "config" / "names.py"
     spec = importlib.util.spec_from_file_location("template_config_names", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

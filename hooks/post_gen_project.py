@@ -86,20 +86,25 @@ def prompt_for(environment: str, path: tuple[str, ...]) -> str | None:
     return None
 
 
+RUNTIME = Path("packages") / "dramatiq_runtime"  # the runtime package in every bake
+
+
 def project_config(project: Path, slug: str):
-    """The generated ``<slug>.config`` package, imported from ``project``."""
-    if str(project) not in sys.path:
-        sys.path.insert(0, str(project))
+    """The generated ``<slug>.config`` package, imported from ``project`` with the runtime
+    package beside it (not installed yet: the hook runs before any ``uv sync``)."""
+    for folder in (project / RUNTIME, project):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     return importlib.import_module(f"{slug}.config")
 
 
 def answer_problems(project: Path, answers: dict) -> list[str]:
     """Every problem with the answers, one line each, naming prompt, value and rule."""
     config = project_config(project, answers["project_slug"])
+    from dramatiq_runtime.config import errors, loading, names, stand_ins
     from pydantic import ValidationError
 
-    stand_ins = importlib.import_module(f"{config.__name__}.stand_ins")
-    production = config.loading.variables_source(stand_ins.PRODUCTION_STAND_INS).data
+    production = loading.variables_source(stand_ins.PRODUCTION_STAND_INS).data
     lines: list[str] = []
     for config_class, data in ((config.DevConfig, {}), (config.ProdConfig, production)):
         try:
@@ -107,7 +112,7 @@ def answer_problems(project: Path, answers: dict) -> list[str]:
             # dramatiq need not be installed next to cookiecutter.
             config_class.model_validate(data, context={"check_imports": False})
         except ValidationError as exc:
-            for path, value, rule in config.errors.problems(exc):
+            for path, value, rule in errors.problems(exc):
                 prompt = prompt_for(config_class.environment, path)
                 if prompt is None:
                     line = f"{'.'.join(path)} = {value!r}: {rule}"
@@ -115,31 +120,11 @@ def answer_problems(project: Path, answers: dict) -> list[str]:
                     line = f"{prompt} = {answers[prompt]!r}: {rule}"
                 if line not in lines:
                     lines.append(line)
-    queues = config.names.comma_separated(str(answers["task_queues"]))
-    clash = config.names.example_actor_problem(queues)
+    queues = names.comma_separated(str(answers["task_queues"]))
+    clash = names.example_actor_problem(queues)
     if clash and not any(line.startswith("task_queues = ") for line in lines):
         lines.append(f"task_queues = {answers['task_queues']!r}: {clash}")
     return lines
-
-
-# Files only a scheduler needs (its dependencies are installed only with use_scheduler).
-SCHEDULER_FILES = (
-    "{slug}/tasks/scheduling.py",
-    "{slug}/tasks/management/commands/scheduler.py",
-    "tests/test_scheduler.py",
-)
-
-
-# Tests of the Queues page's permissions: the page is routed only with admin_enabled.
-ADMIN_FILES = ("tests/test_queues_permissions.py",)
-
-
-def remove_unused(project: Path, answers: dict) -> None:
-    """Drop the files of options not chosen, as cookiecutter-django's hook does."""
-    unused = () if answers["use_scheduler"] else SCHEDULER_FILES
-    unused += () if answers["admin_enabled"] else ADMIN_FILES
-    for path in unused:
-        (project / path.format(slug=answers["project_slug"])).unlink()
 
 
 LOCK_PLACEHOLDER = "lockproject"  # the project name in the template's locks/*.lock
@@ -192,10 +177,13 @@ def write_env_file(project: Path, answers: dict) -> None:
 
 
 def write_settings_table(project: Path, slug: str) -> None:
-    """README's table of every setting, from the models (see config/reference.py)."""
-    reference = importlib.import_module(f"{slug}.config.reference")
+    """README's table of every setting, from the models (dramatiq_runtime's reference.py)."""
+    from dramatiq_runtime.config import reference
+
+    environments = project_config(project, slug).ENVIRONMENTS
     readme = project / "README.md"
-    readme.write_text(reference.render(readme.read_text(encoding="utf-8")), encoding="utf-8")
+    text = readme.read_text(encoding="utf-8")
+    readme.write_text(reference.render(text, environments), encoding="utf-8")
 
 
 def next_steps(project: Path, answers: dict) -> str:
@@ -209,7 +197,7 @@ def next_steps(project: Path, answers: dict) -> str:
         "or without Docker (see README.md; `uv sync --locked` installs what uv.lock pins):\n"
         # A new venv's pip (23-24 on Python 3.11-3.13) does not know --group (25.1 does).
         '  python -m venv .venv && .venv/bin/python -m pip install -q "pip>=25.1"\n'
-        "  .venv/bin/pip install -e . --group dev\n"
+        "  .venv/bin/pip install -e packages/dramatiq_runtime -e . --group dev\n"
         "  .venv/bin/python manage.py migrate && .venv/bin/python manage.py runserver\n"
         "  .venv/bin/python manage.py worker      # in a second terminal\n"
     )
@@ -230,7 +218,6 @@ def main(project: Path, answers: dict, template: Path) -> int:
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         return 1
-    remove_unused(project, answers)
     try:
         install_lock(project, answers, template)
     except TemplateIncomplete as exc:

@@ -2,51 +2,29 @@
 
 Nothing here is a value of its own: every setting comes from ``load_config()``, which reads
 ``DJANGO_ENV``, the environment, ``.env`` and ``CONFIG_FILE`` and has validated them all.
+The ``dramatiq_runtime`` app reads ``CONFIG``.
 """
 
 from pathlib import Path
-from typing import Any
 
-import dj_database_url
 import django
 from django.core.exceptions import ImproperlyConfigured
+from dramatiq_runtime.settings_bridge import (
+    cache_settings,
+    database_settings,
+    task_settings,
+)
 
-from .config import ConfigError, load_config
-from .tasks.middleware import build_stack
+from .config import ENVIRONMENTS, ConfigError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 try:
-    CONFIG = load_config()
+    CONFIG = ENVIRONMENTS.load()
 except ConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
-
-
-def database_settings(url: str) -> dict[str, Any]:
-    """Django's DATABASES entry for the URL (dj-database-url), with our SQLite options."""
-    if not url.startswith("sqlite"):
-        # Query parameters (?sslmode=require) become OPTIONS.
-        return dict(
-            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
-        )
-    database = dj_database_url.parse(url)
-    path = Path(database["NAME"] or "db.sqlite3")
-    path = path if path.is_absolute() else BASE_DIR / path
-    return {
-        **database,
-        "NAME": path,
-        # A file, not memory, so a worker started by the tests shares the test database.
-        "TEST": {"NAME": path.with_name(f"test_{path.name}")},
-        # Worker threads and processes write at once (AdminMiddleware on every
-        # message): WAL, writers that wait, and transactions that take the write
-        # lock up front instead of failing with "database is locked".
-        "OPTIONS": {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
-    }
-
+# Every environment class, for `manage.py taskconfig --readme`'s table.
+CONFIG_ENVIRONMENTS = ENVIRONMENTS
 
 DEBUG = CONFIG.debug
 SECRET_KEY = CONFIG.secret_key.get_secret_value()
@@ -65,11 +43,12 @@ INSTALLED_APPS = [
     "django_dramatiq",
     # Django's task framework: built in from Django 6.0, the django-tasks backport on 5.2.
     "django.tasks" if django.VERSION >= (6, 0) else "django_tasks",
+    "dramatiq_runtime",
     "{{ cookiecutter.project_slug }}.tasks",
 ]
 
 MIDDLEWARE = [
-    "{{ cookiecutter.project_slug }}.health.HealthCheckMiddleware",
+    "dramatiq_runtime.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,37 +77,12 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_settings(CONFIG.database_url)}
+DATABASES = {"default": database_settings(CONFIG.database_url, BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": CONFIG.cache_default.url,
-        "KEY_PREFIX": CONFIG.cache_default.key_prefix,
-        "TIMEOUT": CONFIG.cache_default.timeout,
-    }
-}
-
-# Dramatiq, from the models as plain data; only the middleware are built here (by the
-# runtime's build_stack), since django_dramatiq wants instances for those with arguments.
-_dramatiq = CONFIG.tasks.to_django_config(CONFIG.cache_default)
-DRAMATIQ_BROKER = {
-    **_dramatiq["DRAMATIQ_BROKER"],
-    "MIDDLEWARE": build_stack(_dramatiq["DRAMATIQ_BROKER"]["MIDDLEWARE"]),
-}
-DRAMATIQ_RATE_LIMITER_BACKEND = _dramatiq["DRAMATIQ_RATE_LIMITER_BACKEND"]
-DRAMATIQ_TASKS_DATABASE = _dramatiq["DRAMATIQ_TASKS_DATABASE"]
-# Django's @task API, run by the same workers (tasks/task_backend.py).
-TASKS = _dramatiq["TASKS"]
-# With use_results off, a backend that keeps nothing (tasks/results_off.py).
-DRAMATIQ_RESULT_BACKEND = _dramatiq["DRAMATIQ_RESULT_BACKEND"]
-# Workers import every installed app's ``tasks`` module, and our app's ``actors``.
-DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "actors"]
-{%- if cookiecutter.use_scheduler %}
-# dramatiq-crontab's lock renewal; `manage.py scheduler` reads the schedules from CONFIG.
-DRAMATIQ_CRONTAB = CONFIG.tasks.crontab_settings()
-{%- endif %}
+CACHES = cache_settings(CONFIG)
+# DRAMATIQ_BROKER (its middleware built), DRAMATIQ_RESULT_BACKEND, TASKS (Django's @task
+# API on the same workers), DRAMATIQ_CRONTAB when the scheduler is on, ...
+globals().update(task_settings(CONFIG))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
@@ -167,14 +121,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     # Django's task framework logs two INFO lines per task (started, finished), as many as
     # a busy worker runs tasks; failures still come at ERROR, with the traceback.
+    # APScheduler (the scheduler) logs every run of every job at INFO.
     "loggers": {
         "django_tasks": {"level": "WARNING"},
         "django.tasks": {"level": "WARNING"},
-{%- if cookiecutter.use_scheduler %}
-        # APScheduler logs every run of every job at INFO (the lock renewal every 2 s);
-        # the scheduler command logs each send itself.
         "apscheduler": {"level": "WARNING"},
-{%- endif %}
     },
 }
 

@@ -1,15 +1,10 @@
-"""URL routes. /healthz/ is answered by health.HealthCheckMiddleware."""
+"""URL routes. /healthz/ is answered by dramatiq_runtime.health.HealthCheckMiddleware."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    # The admin's Queues page (when task tracking is on), then the admin itself.
+    path("admin/queues/", include("dramatiq_runtime.urls")),
     path("admin/", admin.site.urls),
 ]
-tasks = settings.CONFIG.tasks
-if tasks.dramatiq.admin_enabled and tasks.enabled:  # the page reads the broker's Redis
-    from .tasks import admin_queues
-
-    queues = (admin_queues.urlpatterns, "queues")
-    urlpatterns.insert(0, path("admin/queues/", include(queues)))

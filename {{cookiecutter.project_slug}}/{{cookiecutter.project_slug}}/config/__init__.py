@@ -1,28 +1,29 @@
-"""Typed configuration: pydantic models only, never Django.
+"""This project's configuration: its environments, and how to load one.
 
-Importing this package imports neither Django nor Dramatiq, so the template's post-gen hook
-can validate answers with pydantic alone. ``settings.py`` is the one place that turns a loaded
-config into Django settings.
+Importing this package imports neither Django nor Dramatiq. ``settings.py`` turns the
+loaded config into Django settings; the models come from ``dramatiq_runtime.config``.
 """
 
-from .base import DjangoConfig
-from .cache import CacheConfig
-from .environments import ENVIRONMENTS, DevConfig, ProdConfig, TestConfig
-from .errors import ConfigError
-from .loading import env_names, load_config
-from .tasks import TaskConfig
-from .workers import DramatiqConfig
+from pathlib import Path
+
+from dramatiq_runtime.config import ConfigError, Environments
+
+from .environments import DevConfig, ProdConfig, TestConfig
+
+ENVIRONMENTS = Environments(
+    DevConfig,
+    ProdConfig,
+    TestConfig,
+    # The .env file beside manage.py: docker compose reads it too.
+    env_file=Path(__file__).resolve().parents[2] / ".env",
+)
+load_config = ENVIRONMENTS.load
 
 __all__ = [
     "ENVIRONMENTS",
-    "CacheConfig",
     "ConfigError",
     "DevConfig",
-    "DjangoConfig",
-    "DramatiqConfig",
     "ProdConfig",
-    "TaskConfig",
     "TestConfig",
-    "env_names",
     "load_config",
 ]

@@ -4,16 +4,14 @@ Edit a value here to change that environment's default. ``COMMON`` holds what ev
 environment shares; each class adds or replaces its own, merged key by key (``DevConfig``'s
 ``tasks.dramatiq.processes`` beside ``COMMON``'s ``tasks.dramatiq.queues``). A profile sits
 underneath the YAML file named by ``CONFIG_FILE`` and the environment variables (see
-``loading.py``); ``python manage.py taskconfig`` shows the result.
+``dramatiq_runtime.config.loading``); ``python manage.py taskconfig`` shows the result.
+The models, their bounds and production's rules come from the ``dramatiq_runtime``
+package (``packages/dramatiq_runtime/``); the values are yours.
 """
 
 from typing import Any, ClassVar
 
-from pydantic import SecretStr, field_validator, model_validator
-
-from . import redis_urls
-from .base import DEVELOPMENT_SECRET_KEY, DjangoConfig, deep_merge
-from .errors import fail_at
+from dramatiq_runtime.config import DjangoConfig, ProductionConfig, deep_merge
 
 SLUG = {{ cookiecutter.project_slug | py }}
 
@@ -80,6 +78,8 @@ class DevConfig(DjangoConfig):
             "debug": True,
             "allowed_hosts": ["localhost", "127.0.0.1", "[::1]"],
             "tasks": {
+                # The runtime's probe actors (tests, benchmarks): never in production.
+                "probes": True,
                 "dramatiq": {
                     "processes": {{ cookiecutter.dev_processes | py }},
                     "threads": {{ cookiecutter.dev_threads | py }},
@@ -106,6 +106,7 @@ class TestConfig(DjangoConfig):
             "cache_default": {"key_prefix": f"{SLUG}-test-cache"},
             "tasks": {
                 "namespace": f"{SLUG}-test",
+                "probes": True,
                 "dramatiq": {
                     "processes": 1,
                     "threads": 4,
@@ -119,10 +120,9 @@ class TestConfig(DjangoConfig):
     )
 
 
-class ProdConfig(DjangoConfig):
+class ProdConfig(ProductionConfig):
     """Production: no debug, more workers, secrets and Redis passwords required."""
 
-    environment: ClassVar[str] = "production"
     profile: ClassVar[dict[str, Any]] = deep_merge(
         COMMON,
         {
@@ -147,51 +147,3 @@ class ProdConfig(DjangoConfig):
             },
         },
     )
-
-    @field_validator("secret_key")
-    @classmethod
-    def _secret_key(cls, value: SecretStr) -> SecretStr:
-        key = value.get_secret_value()
-        if not key:
-            raise ValueError("is required in production")
-        if key == DEVELOPMENT_SECRET_KEY or key.startswith("django-insecure-"):
-            raise ValueError("must not be a development key in production")
-        if len(key) < 50 or len(set(key)) < 5:
-            raise ValueError("must be at least 50 characters with 5 different ones")
-        return value
-
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _allowed_hosts(cls, hosts: list[str]) -> list[str]:
-        if not [host for host in hosts if host]:
-            raise ValueError("must name at least one host in production")
-        return hosts
-
-    @field_validator("debug")
-    @classmethod
-    def _debug(cls, debug: bool) -> bool:
-        if debug:
-            raise ValueError("must be off in production")
-        return debug
-
-    @model_validator(mode="after")
-    def _redis_passwords(self) -> "ProdConfig":
-        """Every Redis URL carries a password; derived URLs inherit the cache's."""
-        failures = []
-        chain = [
-            (("cache_default", "redis_url"), self.cache_default.redis_url),
-            (("tasks", "broker_url"), self.tasks.broker_url),
-            (("tasks", "result_backend"), self.tasks.result_backend),
-        ]
-        for loc, url in chain:
-            if url and not redis_urls.has_password(url):
-                rule = "Redis needs a password in production: redis://:password@host"
-                failures.append((loc, url, rule))
-                break  # the URLs after it are derived from this one
-        fail_at(type(self).__name__, failures)
-        return self
-
-
-ENVIRONMENTS: dict[str, type[DjangoConfig]] = {
-    config.environment: config for config in (DevConfig, ProdConfig, TestConfig)
-}

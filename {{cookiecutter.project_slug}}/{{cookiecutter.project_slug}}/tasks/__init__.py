@@ -1,1 +1,1 @@
-"""Background tasks: example actors (one per queue), the ping actor, worker commands."""
+"""This project's background tasks: its actors, ``@task`` functions and chores."""

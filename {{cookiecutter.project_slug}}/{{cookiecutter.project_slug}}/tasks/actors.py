@@ -10,17 +10,18 @@ Which queue for which work:
 Dramatiq itself has no queue priorities: a worker consumes its queues in turn. Priority
 comes from giving a queue workers of its own (``manage.py worker -Q critical``).
 Each stores its result; with results off (``use_results``) nothing is kept and reading
-one raises ``ResultsOff`` (``results_off.py``).
+one raises ``ResultsOff`` (``dramatiq_runtime.results_off``).
 
-Inside a database transaction, send with ``send_on_commit`` (``on_commit.py``): a plain
-``send`` can reach a worker before the rows it is about are committed.
+Inside a database transaction, send with ``send_on_commit`` (``actor`` from
+``dramatiq_runtime.on_commit``): a plain ``send`` can reach a worker before the rows it is
+about are committed.
 """
 
 import os
 
 from django.core.cache import cache
 
-from .on_commit import actor
+from dramatiq_runtime.on_commit import actor
 
 LAST_RUN_TTL = 3600  # seconds the cache keeps each example's last run
 

@@ -2,11 +2,11 @@
 
 ``count_words.enqueue("a b c")`` returns a ``TaskResult`` at once; a worker runs the
 function; ``count_words.get_result(result.id)`` (or ``result.refresh()``) reads its status,
-times, return value or error. Import ``task`` from ``.task_api``: it is Django's on 6.0+
+times, return value or error. Import ``task`` from ``dramatiq_runtime.task_api``: it is Django's on 6.0+
 and the django-tasks backport's on 5.2.
 """
 
-from .task_api import task
+from dramatiq_runtime.task_api import task
 
 
 @task(queue_name="default")

@@ -21,9 +21,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from django.utils import timezone
 from redis.lock import Lock
 
-from {{ cookiecutter.project_slug }}.config import TaskConfig
-from {{ cookiecutter.project_slug }}.config.schedules import Schedule
-from {{ cookiecutter.project_slug }}.tasks.discovery import unknown_actors
+from dramatiq_runtime.config import TaskConfig
+from dramatiq_runtime.config.schedules import Schedule
+from dramatiq_runtime.discovery import unknown_actors
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .middleware import PROJECT_PACKAGE
+from .middleware import RUNTIME_PACKAGE
 
-DRAMATIQ_BACKEND = f"{PROJECT_PACKAGE}.tasks.task_backend.DramatiqBackend"
+DRAMATIQ_BACKEND = f"{RUNTIME_PACKAGE}.task_backend.DramatiqBackend"
 DAY_MS = 86_400_000
 
 

@@ -2,7 +2,7 @@
 
 Lowest first; a later source wins, key by key:
 
-1. the environment class's ``profile`` (``environments.py``: the answers and defaults),
+1. the environment class's ``profile`` (the project's ``config/environments.py``),
 2. the YAML file named by ``CONFIG_FILE`` (``config.yaml:tasks.dramatiq.processes``),
 3. the ``.env`` file beside ``manage.py`` (``.env:DRAMATIQ_PROCESSES``),
 4. the process environment (``DRAMATIQ_PROCESSES``).
@@ -20,10 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .base import DjangoConfig, deep_merge, tree
-from .environments import ENVIRONMENTS
 from .errors import ConfigError, describe
 
-ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
 FieldPath = tuple[str, ...]
 
 
@@ -123,25 +121,46 @@ def merged(layers: list[Values]) -> Values:
     return Values(data, origins)
 
 
-def load_config(
-    env: str | None = None, environ: Mapping[str, str] | None = None
-) -> DjangoConfig:
-    """The configuration for ``env`` (default: ``DJANGO_ENV``, else development).
+class Environments(Mapping[str, type[DjangoConfig]]):
+    """A project's environment classes by name, and the ``.env`` file beside its manage.py.
 
-    ``environ`` replaces the process environment and ``.env`` (for tests). Raises
-    ConfigError with one line per problem, each naming where the value came from.
+    The project builds one (``config/__init__.py``); ``load()`` is its ``load_config``.
     """
-    dotenv = {} if environ is not None else env_file_variables(ENV_FILE)
-    environ = os.environ if environ is None else environ
-    name = env or environ.get("DJANGO_ENV") or dotenv.get("DJANGO_ENV") or "development"
-    if name not in ENVIRONMENTS:
-        choices = ", ".join(ENVIRONMENTS)
-        raise ConfigError([f"DJANGO_ENV={name!r}: must be one of {choices}"])
-    config_class = ENVIRONMENTS[name]
-    values = merged(sources(environ, dotenv))
-    try:
-        return config_class.model_validate(values.data)
-    except ValidationError as exc:
-        raise ConfigError(
-            describe(exc, values.origins, env_names(), config_class)
-        ) from None
+
+    def __init__(self, *classes: type[DjangoConfig], env_file: Path) -> None:
+        self._classes = {config.environment: config for config in classes}
+        self.env_file = env_file
+
+    def __getitem__(self, name: str) -> type[DjangoConfig]:
+        return self._classes[name]
+
+    def __iter__(self):
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def load(
+        self, env: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> DjangoConfig:
+        """The configuration for ``env`` (default: ``DJANGO_ENV``, else development).
+
+        ``environ`` replaces the process environment and ``.env`` (for tests). Raises
+        ConfigError with one line per problem, each naming where the value came from.
+        """
+        dotenv = {} if environ is not None else env_file_variables(self.env_file)
+        environ = os.environ if environ is None else environ
+        name = (
+            env or environ.get("DJANGO_ENV") or dotenv.get("DJANGO_ENV") or "development"
+        )
+        if name not in self:
+            choices = ", ".join(self)
+            raise ConfigError([f"DJANGO_ENV={name!r}: must be one of {choices}"])
+        config_class = self[name]
+        values = merged(sources(environ, dotenv))
+        try:
+            return config_class.model_validate(values.data)
+        except ValidationError as exc:
+            raise ConfigError(
+                describe(exc, values.origins, env_names(), config_class)
+            ) from None

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from {{ cookiecutter.project_slug }}.tasks.task_rows import prune
+from dramatiq_runtime.task_rows import prune
 
 
 class Command(BaseCommand):

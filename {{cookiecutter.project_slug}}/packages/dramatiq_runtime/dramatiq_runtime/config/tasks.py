@@ -16,8 +16,8 @@ from . import middleware, redis_urls
 from .cache import CacheConfig
 from .errors import fail_at
 from .middleware import (
-    PROJECT_PACKAGE,
     REDIS_RATE_LIMITS,
+    RUNTIME_PACKAGE,
     STUB_RATE_LIMITS,
     Component,
 )
@@ -30,7 +30,7 @@ REDIS_BROKER = "dramatiq.brokers.redis.RedisBroker"
 STUB_BROKER = "dramatiq.brokers.stub.StubBroker"
 REDIS_RESULTS = "dramatiq.results.backends.redis.RedisBackend"
 STUB_RESULTS = "dramatiq.results.backends.stub.StubBackend"
-NO_RESULTS = f"{PROJECT_PACKAGE}.tasks.results_off.NoResults"
+NO_RESULTS = f"{RUNTIME_PACKAGE}.results_off.NoResults"
 # redis-py's default 5 s socket timeout breaks get_result(block=True) waits longer than 5 s.
 RESULTS_SOCKET_TIMEOUT = 60
 
@@ -57,6 +57,10 @@ class TaskConfig(BaseModel):
     )
     enabled: bool = Field(default=True, description="Enable/disable task processing")
     use_results: bool = Field(default=True, description="Store task results in Redis")
+    probes: bool = Field(
+        default=False,
+        description="Register the probe actors tests and benchmarks send (never in production)",
+    )
     broker_db: int = Field(
         default=1,
         ge=0,

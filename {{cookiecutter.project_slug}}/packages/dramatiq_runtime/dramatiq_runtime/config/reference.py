@@ -10,14 +10,13 @@ from typing import Any
 from pydantic import BaseModel
 
 from .base import DjangoConfig
-from .environments import DevConfig, ProdConfig
-from .loading import env_names
+from .loading import Environments, env_names
 
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 _MISSING = object()
 # Values too long for a table cell, and secrets, are described instead.
 DESCRIBED = {
-    ("tasks", "dramatiq", "middleware"): "the stack in `config/workers.py`",
+    ("tasks", "dramatiq", "middleware"): "the stack in `dramatiq_runtime/config/workers.py`",
     ("secret_key",): "required (`.env` holds one)",
 }
 
@@ -55,7 +54,8 @@ def _shown(path: tuple[str, ...], value: Any) -> str:
     return f"`{value}`"
 
 
-def table() -> str:
+def table(environments: Environments) -> str:
+    development, production = environments["development"], environments["production"]
     lines = [
         "| variable | field | development | production | what it is |",
         "|---|---|---|---|---|",
@@ -64,14 +64,14 @@ def table() -> str:
         description = (_field(path).description or "").replace("|", "\\|")
         lines.append(
             f"| `{variable}` | `{'.'.join(path)}` | "
-            f"{_shown(path, _value(DevConfig, path))} | "
-            f"{_shown(path, _value(ProdConfig, path))} | {description} |"
+            f"{_shown(path, _value(development, path))} | "
+            f"{_shown(path, _value(production, path))} | {description} |"
         )
     return "\n".join(lines)
 
 
-def render(readme: str) -> str:
+def render(readme: str, environments: Environments) -> str:
     """``readme`` with the table between the markers replaced by the current one."""
     before, rest = readme.split(START, 1)
     _, after = rest.split(END, 1)
-    return f"{before}{START}\n{table()}\n{END}{after}"
+    return f"{before}{START}\n{table(environments)}\n{END}{after}"

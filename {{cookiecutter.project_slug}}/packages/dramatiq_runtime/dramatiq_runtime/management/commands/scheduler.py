@@ -19,7 +19,7 @@ from dramatiq_crontab import scheduler
 from dramatiq_crontab.management.commands import crontab
 from redis.exceptions import LockError
 
-from {{ cookiecutter.project_slug }}.tasks import scheduling
+from dramatiq_runtime import scheduling
 
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The broker's middleware stack as plain data: which classes, with which arguments.
 
-The runtime (``tasks/middleware``) builds the instances; here there is no Dramatiq, only
+The runtime (``dramatiq_runtime.middleware``) builds the instances; here there is no Dramatiq, only
 import paths and the values from the models, so what ``taskconfig`` prints and what the
 worker runs come from one list.
 """
@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 from .tracking import BATCHED, TrackingConfig
 from .workers import ADMIN_MIDDLEWARE, PROMETHEUS_MIDDLEWARE, DramatiqConfig
 
-# This project's package: the runtime's middleware live under it.
-PROJECT_PACKAGE = __name__.split(".")[0]
-RUNTIME_MIDDLEWARE = f"{PROJECT_PACKAGE}.tasks.middleware"
+# The runtime package (this one): its middleware live under it.
+RUNTIME_PACKAGE = __name__.split(".")[0]
+RUNTIME_MIDDLEWARE = f"{RUNTIME_PACKAGE}.middleware"
 REQUEUE_PREFETCHED = f"{RUNTIME_MIDDLEWARE}.requeue.RequeuePrefetched"
 LIVENESS_FILE = f"{RUNTIME_MIDDLEWARE}.liveness.LivenessFile"
 TASK_TRACKING = f"{RUNTIME_MIDDLEWARE}.tracking.TaskTracking"

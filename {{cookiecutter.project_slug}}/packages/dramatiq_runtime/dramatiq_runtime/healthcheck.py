@@ -1,17 +1,16 @@
-"""A container's healthcheck: ``python -m {{ cookiecutter.project_slug }}.tasks.healthcheck [scheduler]``.
+"""A container's healthcheck: ``python -m dramatiq_runtime.healthcheck [scheduler]``.
 
 A worker is healthy while its liveness file is fresher than the broker's heartbeat
 timeout (``middleware/liveness.py`` keeps it fresh only while the worker consumes); the
 scheduler while its file is fresher than its lock timeout (it touches it firing or
-standing by). Loads the config models only, not Django, so it runs in a fraction of a
-second.
+standing by). It imports the settings module (``DJANGO_SETTINGS_MODULE``) for its
+``CONFIG`` but sets nothing up, so it runs in a fraction of a second.
 """
 
+import importlib
 import os
 import sys
 import time
-
-from {{ cookiecutter.project_slug }}.config import load_config
 
 
 def is_fresh(path: str, max_age: int) -> bool:
@@ -23,7 +22,8 @@ def is_fresh(path: str, max_age: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    tasks = load_config().tasks
+    settings = importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"])
+    tasks = settings.CONFIG.tasks
     path: str | None
     if argv == ["scheduler"]:
         path, max_age = tasks.scheduler.liveness_file, tasks.scheduler.lock_timeout

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from {{ cookiecutter.project_slug }}.tasks.ping import send_pings, wait_for_answers
+from dramatiq_runtime.ping import send_pings, wait_for_answers
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ import dramatiq
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from ....config import reference
+from ...config import reference
 
 
 class Command(BaseCommand):
@@ -25,7 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["readme"]:
             readme = Path(settings.BASE_DIR) / "README.md"
-            readme.write_text(reference.render(readme.read_text(encoding="utf-8")))
+            text = readme.read_text(encoding="utf-8")
+            readme.write_text(reference.render(text, settings.CONFIG_ENVIRONMENTS))
             self.stdout.write(f"Updated the settings table in {readme}")
             return
         dumped = settings.CONFIG.masked_dump()

@@ -10,7 +10,7 @@ import io
 import dramatiq
 from django_dramatiq.management.commands.rundramatiq import Command as RunDramatiq
 
-from {{ cookiecutter.project_slug }}.config.schedules import Schedule
+from dramatiq_runtime.config.schedules import Schedule
 
 
 def import_task_modules() -> list[str]:

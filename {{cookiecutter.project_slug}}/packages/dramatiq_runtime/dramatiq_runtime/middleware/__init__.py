@@ -1,4 +1,4 @@
-"""This project's Dramatiq middleware, and the one place that builds the broker's stack.
+"""The runtime's Dramatiq middleware, and the one place that builds the broker's stack.
 
 The config models describe the stack as plain data (``config.middleware.Component``: an
 import path and keyword arguments); ``build_stack`` makes the instances that settings.py
@@ -12,7 +12,7 @@ from typing import Any
 
 from dramatiq.middleware import Middleware
 
-from ...config.middleware import Component
+from ..config.middleware import Component
 
 
 def build(component: Component) -> Any:

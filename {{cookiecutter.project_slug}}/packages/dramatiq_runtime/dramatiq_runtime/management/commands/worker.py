@@ -17,8 +17,8 @@ from django.core.management.base import CommandError
 from django_dramatiq.management.commands.rundramatiq import Command as RunDramatiq
 from pydantic import ValidationError
 
-from {{ cookiecutter.project_slug }}.config import DramatiqConfig
-from {{ cookiecutter.project_slug }}.config.errors import problems
+from dramatiq_runtime.config import DramatiqConfig
+from dramatiq_runtime.config.errors import problems
 
 # rundramatiq's flags whose default is the config's.
 FROM_CONFIG = ("processes", "threads", "queues", "worker_shutdown_timeout")

@@ -2,7 +2,7 @@
 
 The post-gen hook validates production's answers with them, the tests run
 ``check --deploy`` with them, and the image's ``collectstatic`` step runs under
-``python -m {{ cookiecutter.project_slug }}.config.stand_ins COMMAND ...``. The key is new
+``python -m dramatiq_runtime.config.stand_ins COMMAND ...``. The key is new
 in every process, so a stand-in can never be a project's real, reused secret.
 """
 

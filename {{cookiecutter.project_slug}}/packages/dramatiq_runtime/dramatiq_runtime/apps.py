@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.conf import settings
+
+
+class DramatiqRuntimeConfig(AppConfig):
+    name = "dramatiq_runtime"
+    # The label names the Queues page's permission (dramatiq_runtime.manage_dead_letters):
+    # keep it stable.
+    label = "dramatiq_runtime"
+    verbose_name = "Tasks"
+
+    def ready(self):
+        # Register the runtime's actors in every process (web too), so .send() finds them.
+        from . import checks, ping, task_backend  # noqa: F401
+
+        if settings.CONFIG.tasks.probes:
+            # Probe actors for tests and benchmarks: never in a production worker.
+            from . import probes  # noqa: F401

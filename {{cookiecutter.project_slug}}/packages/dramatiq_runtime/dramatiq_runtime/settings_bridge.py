@@ -1,0 +1,75 @@
+"""The Django settings a loaded config implies: what a project's ``settings.py`` assigns.
+
+Each function turns one part of the config into Django's names for it, so ``settings.py``
+stays a short, readable list of assignments and holds no value of its own.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from .config import DjangoConfig
+from .middleware import build_stack
+
+
+def database_settings(url: str, base_dir: Path) -> dict[str, Any]:
+    """Django's DATABASES entry for the URL (dj-database-url), with SQLite made safe
+    for many worker processes and threads."""
+    if not url.startswith("sqlite"):
+        # Query parameters (?sslmode=require) become OPTIONS.
+        return dict(
+            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        )
+    database = dj_database_url.parse(url)
+    path = Path(database["NAME"] or "db.sqlite3")
+    path = path if path.is_absolute() else base_dir / path
+    return {
+        **database,
+        "NAME": path,
+        # A file, not memory, so a worker started by the tests shares the test database.
+        "TEST": {"NAME": path.with_name(f"test_{path.name}")},
+        # Worker threads and processes write at once: WAL, writers that wait, and
+        # transactions that take the write lock up front instead of failing with
+        # "database is locked".
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+def cache_settings(config: DjangoConfig) -> dict[str, Any]:
+    """CACHES: Django's Redis cache on the cache's own database."""
+    cache = config.cache_default
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": cache.url,
+            "KEY_PREFIX": cache.key_prefix,
+            "TIMEOUT": cache.timeout,
+        }
+    }
+
+
+def task_settings(config: DjangoConfig) -> dict[str, Any]:
+    """Every DRAMATIQ_* setting, TASKS, and the scheduler's, from the models.
+
+    Only the middleware are built here (django_dramatiq wants instances for those with
+    arguments); the rest is plain data.
+    """
+    tasks = config.tasks
+    data = tasks.to_django_config(config.cache_default)
+    broker = data["DRAMATIQ_BROKER"]
+    found = {
+        **data,
+        "DRAMATIQ_BROKER": {**broker, "MIDDLEWARE": build_stack(broker["MIDDLEWARE"])},
+        # Workers import every installed app's ``tasks`` and ``actors`` modules.
+        "DRAMATIQ_AUTODISCOVER_MODULES": ["tasks", "actors"],
+    }
+    if tasks.scheduler.enabled:
+        # dramatiq-crontab's lock renewal; `manage.py scheduler` reads the schedules.
+        found["DRAMATIQ_CRONTAB"] = tasks.crontab_settings()
+    return found
+
