@@ -7,7 +7,8 @@ the answers into the project with the project's own name. A bake then needs no n
 and every project baked from one commit of the template installs exactly the versions
 that commit's CI tested. ``--check`` fails when a lock no longer matches its pyproject.
 
-    python scripts/lock.py            # re-lock (newest versions allowed by pyproject)
+    python scripts/lock.py            # re-lock, keeping the pins pyproject still allows
+    python scripts/lock.py --upgrade  # re-lock with the newest versions pyproject allows
     python scripts/lock.py --check    # the template's tests run this
 """
 
@@ -80,7 +81,9 @@ def uv() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail on a stale lock")
-    check = parser.parse_args().check
+    parser.add_argument("--upgrade", action="store_true", help="newest versions")
+    options = parser.parse_args()
+    check = options.check
     LOCKS.mkdir(exist_ok=True)
     stale = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +99,9 @@ def main() -> int:
                 if proc.returncode != 0:
                     stale.append(f"{name}: {proc.stderr.strip().splitlines()[-1]}")
                 continue
-            lock.unlink(missing_ok=True)
-            subprocess.run([uv(), "lock", "--quiet", "--project", str(project)], check=True)
+            upgrade = ["--upgrade"] if options.upgrade else []
+            command = [uv(), "lock", "--quiet", *upgrade, "--project", str(project)]
+            subprocess.run(command, check=True)
             shutil.copy(lock, LOCKS / name)
             print(f"locks/{name}")
     for line in stale:

@@ -22,6 +22,10 @@ fi
 "$venv/bin/python" -m uv pip install --quiet --python "$venv/bin/python" -r requirements-dev.txt
 export PATH="$venv/bin:$PATH"
 package="$root/{{cookiecutter.project_slug}}/packages/dramatiq_runtime"
+# The runtime package, as `pip install packages/dramatiq_runtime` installs it in a project:
+# bakes copy it verbatim, so their checks and suites run it from here (reinstalled each run).
+"$venv/bin/python" -m pip install --quiet --no-deps --force-reinstall --no-build-isolation \
+  "$package"
 
 run_package() {
   # Run from the template's own copy: no bytecode or cache files written into it (every

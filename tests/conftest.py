@@ -71,12 +71,12 @@ def cookiecutter(output_dir, *answers, check=True):
 
 
 def production_env(project, **extra):
-    """What production must be given: the project's own stand-ins (config/stand_ins.py)."""
+    """What production must be given: the runtime's stand-ins (config/stand_ins.py)."""
     code = (
         "import json, sys; from importlib import import_module; "
         "print(json.dumps(import_module(sys.argv[1]).PRODUCTION_STAND_INS))"
     )
-    module = f"{Path(project).name}.config.stand_ins"
+    module = "dramatiq_runtime.config.stand_ins"
     stand_ins = json.loads(run([PYTHON, "-c", code, module], cwd=project).stdout)
     return {"DJANGO_ENV": "production", **stand_ins, **extra}
 
@@ -99,7 +99,7 @@ def unrendered_jinja(project) -> list[str]:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue
-        relative = f"{Path(project).name}/{path.relative_to(project)}"
+        relative = str(path.relative_to(project))  # as _copy_without_render matches it
         marks = ("cookiecutter",) if any(fnmatch(relative, p) for p in copied) else UNRENDERED
         for number, line in enumerate(text.splitlines(), 1):
             if any(mark in line for mark in marks):

@@ -120,7 +120,8 @@ def test_unrendered_jinja_is_found(bake):
     planted = project / project.name / "planted.py"
     planted.write_text('VALUE = "ok"\nNAME = "{{ cookiecutter.x }}"\n')
     # Django's templates keep their {% %}; a cookiecutter expression there is still found.
-    django = project / project.name / "tasks" / "templates" / "admin" / "tasks" / "index.html"
+    admin = "dramatiq_runtime/templates/admin/tasks/index.html"
+    django = project / "packages" / "dramatiq_runtime" / admin
     text = django.read_text()
     assert "{% extends" in text
     django.write_text(text + "{{ cookiecutter.y }}\n")
@@ -128,7 +129,7 @@ def test_unrendered_jinja_is_found(bake):
     found = unrendered_jinja(project)
     assert found[0] == f'{project.name}/planted.py:2: NAME = "{{{{ cookiecutter.x }}}}"'
     assert found[1:] == [
-        f"{project.name}/tasks/templates/admin/tasks/index.html:{line}: {{{{ cookiecutter.y }}}}"
+        f"packages/dramatiq_runtime/{admin}:{line}: {{{{ cookiecutter.y }}}}"
     ]
 
 

@@ -181,14 +181,14 @@ class Probe:
 
     def send(self, count: int, seconds: float) -> tuple[str, list[str]]:
         run_id, ids = self.stack.python(
-            f"import json; from {self.slug}.tasks.probes import send_records; "
+            "import json; from dramatiq_runtime.probes import send_records; "
             f"print(json.dumps(send_records({count}, seconds={seconds})))"
         )
         return run_id, ids
 
     def tally(self, run_id: str, ids: list[str]) -> dict[str, int]:
         return self.stack.python(
-            f"import json; from {self.slug}.tasks.probes import tally; "
+            "import json; from dramatiq_runtime.probes import tally; "
             f"print(json.dumps(tally({run_id!r}, {ids!r})))"
         )
 
@@ -214,6 +214,9 @@ class Probe:
 def test_prod_faults(baked, stacks):
     """Kill, stop and restart in production; count every message by its id."""
     project = baked("pg")
+    # Production registers no probe actors unless told to: this test sends them.
+    with (project / ".env").open("a") as env_file:
+        env_file.write("TASKS_PROBES=true\n")
     stack = prod_stack(project, stacks)
     stack.up()
     probe = Probe(stack, project.name)
@@ -256,7 +259,7 @@ def test_a_broken_compose_file_fails_the_engine_test(baked, stacks):
     project = baked("lite")
     compose = project / "compose.yaml"
     text = compose.read_text()
-    check = '["CMD", "python", "-m", "engine_lite.tasks.healthcheck"]'
+    check = '["CMD", "python", "-m", "dramatiq_runtime.healthcheck"]'
     assert check in text
     broken = text.replace(check, '["CMD", "false"]')
     compose.write_text(broken.replace("start_period: 30s", "start_period: 1s"))

@@ -256,8 +256,9 @@ def test_every_prompt_sets_the_fields_the_hook_names_for_it(tmp_path):
     answers = {**DISTINCT, "project_slug": "drift_shop"}
     cookiecutter(tmp_path, *(f"{key}={value}" for key, value in answers.items()))
     config = post.project_config(tmp_path / "drift_shop", "drift_shop")
-    stand_ins = importlib.import_module("drift_shop.config.stand_ins")
-    production = config.loading.variables_source(stand_ins.PRODUCTION_STAND_INS).data
+    from dramatiq_runtime.config import loading, stand_ins
+
+    production = loading.variables_source(stand_ins.PRODUCTION_STAND_INS).data
     built = {
         "development": config.DevConfig().model_dump(),
         "production": config.ProdConfig(**production).model_dump(),
@@ -286,20 +287,3 @@ def test_post_gen_next_steps_follow_the_answers():
     assert "web, worker, scheduler, redis, postgres" in steps
     steps = post.next_steps(project, {"database": "sqlite", "use_scheduler": False})
     assert "web, worker, redis\n" in steps and "cd shop" in steps
-
-
-@pytest.mark.parametrize(
-    ("option", "files"),
-    [("use_scheduler", "SCHEDULER_FILES"), ("admin_enabled", "ADMIN_FILES")],
-)
-def test_post_gen_removes_an_options_files_only_without_it(tmp_path, option, files):
-    post = load_hook("post_gen_project")
-    paths = [tmp_path / path.format(slug="shop") for path in getattr(post, files)]
-    for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("")
-    chosen = {"use_scheduler": True, "admin_enabled": True, "project_slug": "shop"}
-    post.remove_unused(tmp_path, chosen)
-    assert all(path.exists() for path in paths)
-    post.remove_unused(tmp_path, {**chosen, option: False})
-    assert not any(path.exists() for path in paths)

@@ -1,4 +1,5 @@
-"""The generated package's imports point one way: config is a leaf, and nothing is circular."""
+"""A bake's imports point one way: the project on the runtime package, never back; the
+runtime's config is a leaf; nothing is circular."""
 
 import ast
 from pathlib import Path
@@ -35,8 +36,10 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
     return {name for name in found if name in known and name != module}
 
 
-def import_graph(package_root: Path) -> dict[str, set[str]]:
-    paths = {module_name(package_root, p): p for p in package_root.rglob("*.py")}
+def import_graph(*package_roots: Path) -> dict[str, set[str]]:
+    paths = {
+        module_name(root, p): p for root in package_roots for p in root.rglob("*.py")
+    }
     return {name: imports_of(name, path, set(paths)) for name, path in paths.items()}
 
 
@@ -79,13 +82,19 @@ def test_the_checker_sees_a_planted_circle():
 def test_no_import_circle_and_config_is_a_leaf(bake, answers):
     project = bake(**answers)
     slug = project.name
-    graph = import_graph(project / slug)
-    assert f"{slug}.config.loading" in graph[f"{slug}.config"]  # the graph sees imports
+    runtime = "dramatiq_runtime"
+    graph = import_graph(project / slug, project / "packages" / runtime / runtime)
+    # The graph sees imports, across the two packages too.
+    assert f"{runtime}.config.loading" in graph[f"{runtime}.config"]
     assert f"{slug}.config" in graph[f"{slug}.settings"]
+    assert f"{runtime}.config" in graph[f"{slug}.config"]
     assert cycles(graph) == []
+    # The runtime names no project: nothing in it imports the project's modules.
+    back = {m: sorted(t for t in ts if t.startswith(slug)) for m, ts in graph.items()}
+    assert {m: ts for m, ts in back.items() if m.startswith(runtime) and ts} == {}
     outside = {
-        module: sorted(t for t in targets if not t.startswith(f"{slug}.config"))
+        module: sorted(t for t in targets if not t.startswith(f"{runtime}.config"))
         for module, targets in graph.items()
-        if module.startswith(f"{slug}.config")
+        if module.startswith(f"{runtime}.config")
     }
     assert {module: targets for module, targets in outside.items() if targets} == {}

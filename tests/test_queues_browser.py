@@ -109,7 +109,7 @@ def test_queues_page_requeues_dead_letters_in_a_browser(bake, database, playwrig
     manage("createsuperuser", "--noinput", "--username", "ops", "--email", "ops@x.org")
     # One message that fails its only try: a dead letter on "default".
     code = (
-        "import json; from browser_shop.tasks.probes import send_records; "
+        "import json; from dramatiq_runtime.probes import send_records; "
         "print(json.dumps(send_records(1, fail=1, options={'max_retries': 0})))"
     )
     run_id, ids = json.loads(manage("shell", "-c", code).stdout.strip().splitlines()[-1])
@@ -145,7 +145,7 @@ def test_queues_page_requeues_dead_letters_in_a_browser(bake, database, playwrig
             assert "Requeued 1 dead letter(s) of default." in page.inner_text("ul.messagelist")
             # The worker runs it again; its second try succeeds.
             check = (
-                "import json; from browser_shop.tasks.probes import tally; "
+                "import json; from dramatiq_runtime.probes import tally; "
                 f"print(json.dumps(tally({run_id!r}, {ids!r})))"
             )
             wait_until(

@@ -14,11 +14,10 @@ from django.http import HttpRequest, JsonResponse
 from django.test import TransactionTestCase, override_settings
 from django.urls import path
 from django_dramatiq.models import Task
+from dramatiq_runtime.middleware.tracking import flush_tracking
+from dramatiq_runtime.testing import wait_until
 
 from {{ cookiecutter.project_slug }}.tasks.actors import default_example
-from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import flush_tracking
-
-from .helpers import wait_until
 
 
 def enqueue(request: HttpRequest) -> JsonResponse:

@@ -20,7 +20,6 @@ about are committed.
 import os
 
 from django.core.cache import cache
-
 from dramatiq_runtime.on_commit import actor
 
 LAST_RUN_TTL = 3600  # seconds the cache keeps each example's last run

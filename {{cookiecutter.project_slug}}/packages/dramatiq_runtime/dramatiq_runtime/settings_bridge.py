@@ -72,4 +72,3 @@ def task_settings(config: DjangoConfig) -> dict[str, Any]:
         # dramatiq-crontab's lock renewal; `manage.py scheduler` reads the schedules.
         found["DRAMATIQ_CRONTAB"] = tasks.crontab_settings()
     return found
-

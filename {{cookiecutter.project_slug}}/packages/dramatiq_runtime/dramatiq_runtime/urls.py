@@ -11,4 +11,6 @@ app_name = "queues"
 urlpatterns: list[URLPattern] = []
 _tasks = settings.CONFIG.tasks
 if _tasks.dramatiq.admin_enabled and _tasks.enabled:
-    from .admin_queues import urlpatterns
+    from . import admin_queues
+
+    urlpatterns = admin_queues.urlpatterns

@@ -151,7 +151,10 @@ class Environments(Mapping[str, type[DjangoConfig]]):
         dotenv = {} if environ is not None else env_file_variables(self.env_file)
         environ = os.environ if environ is None else environ
         name = (
-            env or environ.get("DJANGO_ENV") or dotenv.get("DJANGO_ENV") or "development"
+            env
+            or environ.get("DJANGO_ENV")
+            or dotenv.get("DJANGO_ENV")
+            or "development"
         )
         if name not in self:
             choices = ", ".join(self)

@@ -16,7 +16,11 @@ START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 _MISSING = object()
 # Values too long for a table cell, and secrets, are described instead.
 DESCRIBED = {
-    ("tasks", "dramatiq", "middleware"): "the stack in `dramatiq_runtime/config/workers.py`",
+    (
+        "tasks",
+        "dramatiq",
+        "middleware",
+    ): "the stack in `dramatiq_runtime.config.workers`",
     ("secret_key",): "required (`.env` holds one)",
 }
 
