@@ -83,3 +83,59 @@ def test_cruft_create_check_and_update(template_repo, tmp_path):
     head = run(["git", "rev-parse", "HEAD"], cwd=template_repo).stdout.strip()
     assert f'"commit": "{head}"' in (project / ".cruft.json").read_text()
     assert run([CRUFT, "check"], cwd=project).returncode == 0
+
+
+def test_a_runtime_change_reaches_a_project_through_cruft_update(template_repo, tmp_path):
+    """The template's runtime package changes (code and version, locks re-made); `cruft
+    update` brings exactly that: the package folder and uv.lock, the user's files untouched,
+    and the project's own suite passes on the new runtime, installed from the lock."""
+    out = tmp_path / "out"
+    out.mkdir()
+    run([CRUFT, "create", "--no-input", "--output-dir", out, template_repo], timeout=120)
+    project = out / "my_project"
+    run([*GIT, "init", "-q"], cwd=project)
+    commit(project, "baked")
+    environments = project / "my_project" / "config" / "environments.py"
+    users_own = environments.read_text().replace('"threads": 4,', '"threads": 3,', 1)
+    assert users_own != environments.read_text()
+    environments.write_text(users_own)
+    run([BIN / "python", "manage.py", "taskconfig", "--readme"], cwd=project)  # as documented
+    readme = (project / "README.md").read_text()
+    assert "| `tasks.dramatiq.threads` | `3` | `16` |" in readme
+    commit(project, "the user's own value")
+
+    runtime = template_repo / "{{cookiecutter.project_slug}}" / "packages" / "dramatiq_runtime"
+    pyproject = runtime / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.1.1"'))
+    init = runtime / "dramatiq_runtime" / "__init__.py"
+    init.write_text(init.read_text() + "\nUPGRADED = True\n")
+    # The maintainers' step after a package change: every shipped lock records the version.
+    run([BIN / "python", template_repo / "scripts" / "lock.py"], cwd=template_repo, timeout=300)
+    commit(template_repo, "dramatiq-runtime 0.1.1")
+
+    run([CRUFT, "update", "--skip-apply-ask", "--allow-untracked-files"], cwd=project, timeout=120)
+    status = run(["git", "status", "--porcelain"], cwd=project).stdout.splitlines()
+    assert sorted(line[3:] for line in status) == [
+        ".cruft.json",
+        "packages/dramatiq_runtime/dramatiq_runtime/__init__.py",
+        "packages/dramatiq_runtime/pyproject.toml",
+        "uv.lock",
+    ]
+    assert environments.read_text() == users_own
+    assert (project / "README.md").read_text() == readme
+    assert 'name = "dramatiq-runtime"\nversion = "0.1.1"' in (project / "uv.lock").read_text()
+
+    # Installed as the image and CI install it, from the updated lock; then the suite.
+    run([BIN / "uv", "sync", "--locked", "--quiet"], cwd=project, timeout=600)
+    python = project / ".venv" / "bin" / "python"
+    code = "import importlib.metadata as m, dramatiq_runtime as r; print(m.version('dramatiq-runtime'), r.UPGRADED)"
+    assert run([python, "-c", code], cwd=project).stdout.split() == ["0.1.1", "True"]
+    env = {
+        "TASKS_NAMESPACE": f"cruft-{tmp_path.name}",
+        "CACHE_KEY_PREFIX": f"cruft-{tmp_path.name}-cache",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/template_cruft_upgrade",
+    }
+    suite = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+    summary = suite.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "skipped" not in summary
+    print(f"after cruft update to dramatiq-runtime 0.1.1: {summary}")

@@ -3,7 +3,6 @@ tracking, Django's task backend, admin pages, commands, healthcheck and schedule
 
 Installed as a Django app (``"dramatiq_runtime"``); it reads the project's settings
 (``CONFIG``, a loaded ``dramatiq_runtime.config.DjangoConfig``) and names no project.
-Importing this package imports neither Django nor Dramatiq.
+Importing this package imports neither Django nor Dramatiq. Its version is its
+distribution's: ``importlib.metadata.version("dramatiq-runtime")``.
 """
-
-__version__ = "0.1.0"
