@@ -71,7 +71,16 @@ class NativeStack:
         env["DRAMATIQ_PROMETHEUS_HOST"] = "127.0.0.1"
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self.tmp / f"{name}-metrics")
         env["PATH"] = f"{BIN}:{os.environ['PATH']}"
+        env.update(self.image_environment())
         return env
+
+    def image_environment(self) -> dict:
+        """What the image's Dockerfile sets with ENV that a command here relies on (the
+        healthcheck finds the settings by DJANGO_SETTINGS_MODULE)."""
+        dockerfile = (self.project / "Dockerfile").read_text()
+        found = re.findall(r"\bDJANGO_SETTINGS_MODULE=(\S+)", dockerfile)
+        assert found and len(set(found)) == 1, f"Dockerfile: DJANGO_SETTINGS_MODULE {found}"
+        return {"DJANGO_SETTINGS_MODULE": found[0]}
 
     def command(self, name: str) -> list[str]:
         return [self.rewrite(part) for part in self.config["services"][name]["command"]]

@@ -92,7 +92,8 @@ def test_env_file_is_ignored_by_git(tmp_path):
 
 
 def test_generated_project_installs_with_pip_and_its_dev_group(tmp_path):
-    """pip alone (>= 25.1 reads dependency groups) is enough, as the generated CI does it."""
+    """pip alone (>= 25.1 reads dependency groups) is enough, as the README documents it:
+    the runtime package from its folder, then the project, with no index for the runtime."""
     cookiecutter(tmp_path, "database=sqlite")
     project = tmp_path / "my_project"
     venv = tmp_path / "venv"
@@ -100,10 +101,14 @@ def test_generated_project_installs_with_pip_and_its_dev_group(tmp_path):
     python = venv / "bin" / "python"
     run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"], timeout=300)
     run(
-        [python, "-m", "pip", "install", "-q", "-e", ".", "--group", "dev"],
+        [python, "-m", "pip", "install", "-q", "-e", "packages/dramatiq_runtime", "-e", "."]
+        + ["--group", "dev"],
         cwd=project,
         timeout=600,
     )
+    where = "import dramatiq_runtime; print(dramatiq_runtime.__file__)"
+    installed = run([python, "-c", where], cwd=tmp_path).stdout.strip()
+    assert installed.startswith(str(project / "packages" / "dramatiq_runtime"))
     collected = run([python, "-m", "pytest", "--collect-only", "-q"], cwd=project)
     assert " tests collected" in collected.stdout
     assert run([venv / "bin" / "ruff", "check", "."], cwd=project).returncode == 0
