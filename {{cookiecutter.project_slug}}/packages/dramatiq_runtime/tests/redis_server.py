@@ -6,8 +6,9 @@ import subprocess
 from pathlib import Path
 
 import redis
+from dramatiq_runtime.testing import wait_until
 
-from .helpers import free_port, stop_process, wait_until
+from .helpers import free_port, stop_process
 
 
 def server_binary() -> str:

@@ -2,10 +2,8 @@
 django_dramatiq's AdminMiddleware records, and a database outage costs no task."""
 
 import json
-{%- if cookiecutter.database == "postgresql" %}
 import socket
 import threading
-{%- endif %}
 import time
 import uuid
 from collections import Counter
@@ -17,15 +15,15 @@ import redis
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django_dramatiq.models import Task
+from dramatiq_runtime import task_rows
+from dramatiq_runtime.middleware.tracking import TaskTracking
+from dramatiq_runtime.probes import forget, noop, tally
+from dramatiq_runtime.testing import wait_until
 
-from {{ cookiecutter.project_slug }}.tasks import task_rows
-from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import TaskTracking
-from {{ cookiecutter.project_slug }}.tasks.probes import forget, noop, tally
-
-from .helpers import manage, start_worker, stop_worker, wait_until
+from .helpers import manage, start_worker, stop_worker
 
 CONFIG = settings.CONFIG
-# Tracking on in the processes these tests start, whatever the bake's admin_enabled.
+# Tracking on in the processes these tests start, whatever the environment says.
 TRACKED = {"DRAMATIQ_ADMIN_ENABLED": "true"}
 RETRY_FAST = {"min_backoff": 100, "max_backoff": 200}
 # kind: (how many, send_records arguments)
@@ -46,8 +44,8 @@ MIX = {
 }
 SEND = """
 import json
-from {{ cookiecutter.project_slug }}.tasks.probes import send_records
-from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import flush_tracking
+from dramatiq_runtime.probes import send_records
+from dramatiq_runtime.middleware.tracking import flush_tracking
 mix = json.loads({mix!r})
 sent = dict(
     (kind, send_records(count, run={run!r}, **kwargs)[1])
@@ -199,9 +197,6 @@ def test_changes_of_one_message_collapse_and_the_buffer_is_bounded(trackers, cap
     assert tracker.flush() == 100
 
 
-{%- if cookiecutter.prometheus_enabled %}
-
-
 def test_dropped_changes_are_counted_for_prometheus(trackers):
     tracker = trackers(buffer_limit=100, metrics=True)
     for _ in range(130):
@@ -209,7 +204,6 @@ def test_dropped_changes_are_counted_for_prometheus(trackers):
     (family,) = tracker._dropped_counter.collect()
     (total,) = [s.value for s in family.samples if s.name.endswith("_total")]
     assert family.name == "dramatiq_tracking_dropped" and total == 30
-{%- endif %}
 
 
 def test_retention_deletes_old_rows_in_batches(trackers):
@@ -238,7 +232,6 @@ def test_prune_tasks_command(trackers):
     assert out.getvalue() == "deleted 1 task row(s) older than 10 day(s)\n"
     with pytest.raises(CommandError, match="--days must be 1 or more, got 0"):
         call_command("prune_tasks", "--days", "0")
-{%- if cookiecutter.database == "postgresql" %}
 
 
 class Gate:
@@ -289,7 +282,7 @@ class Gate:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_outage_loses_no_task(shared_db, redis_client, tmp_path):
+def test_a_database_outage_loses_no_task(postgresql, shared_db, redis_client, tmp_path):
     """The database away mid-run: tracking drops its writes, no task is lost."""
     from urllib.parse import urlsplit
 
@@ -322,4 +315,3 @@ def test_a_database_outage_loses_no_task(shared_db, redis_client, tmp_path):
     assert at_outage < len(sent), "the run ended before the outage"
     assert counts["lost"] == 0 and counts["duplicates"] == 0
     assert "Task tracking dropped" in log_path.read_text()
-{%- endif %}

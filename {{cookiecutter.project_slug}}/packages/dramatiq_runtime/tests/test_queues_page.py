@@ -8,20 +8,12 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq_runtime.middleware.registry import WorkerRegistry
+from dramatiq_runtime.probes import forget, noop, send_records, tally
+from dramatiq_runtime.queues import REGISTRY, BrokerView
+from dramatiq_runtime.testing import wait_until
 
-from {{ cookiecutter.project_slug }}.tasks.middleware.registry import WorkerRegistry
-{% if cookiecutter.admin_enabled -%}
-from {{ cookiecutter.project_slug }}.tasks.probes import forget, noop, send_records, tally
-{%- else -%}
-from {{ cookiecutter.project_slug }}.tasks.probes import noop
-{%- endif %}
-from {{ cookiecutter.project_slug }}.tasks.queues import REGISTRY, BrokerView
-
-{% if cookiecutter.admin_enabled -%}
-from .helpers import delete_keys, wait_until
-{%- else -%}
 from .helpers import delete_keys
-{%- endif %}
 
 CONFIG = settings.CONFIG
 
@@ -96,8 +88,6 @@ def test_reading_writes_nothing_and_a_booting_worker_prunes_the_registry(own_bro
     )
     assert json.loads(client.hget(key, own))["queues"] == ["default"]
 
-{%- if cookiecutter.admin_enabled %}
-
 
 @pytest.mark.django_db(transaction=True)
 def test_the_page_lists_queues_and_workers_and_requeues(worker, admin_client, client):
@@ -126,4 +116,3 @@ def test_the_page_lists_queues_and_workers_and_requeues(worker, admin_client, cl
     )
     forget(run)
     assert admin_client.get("/admin/queues/nope/purge/").status_code == 404
-{%- endif %}

@@ -8,12 +8,10 @@ import pytest
 from django.db import connections
 from django.test.utils import override_settings
 from django_dramatiq.models import DATABASE_LABEL, Task
-
-from {{ cookiecutter.project_slug }}.tasks.batching import BatchWriter
-from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import TaskTracking
-from {{ cookiecutter.project_slug }}.tasks.probes import noop
-
-from .helpers import wait_until
+from dramatiq_runtime.batching import BatchWriter
+from dramatiq_runtime.middleware.tracking import TaskTracking
+from dramatiq_runtime.probes import noop
+from dramatiq_runtime.testing import wait_until
 
 
 class Sink:
@@ -119,11 +117,10 @@ def test_tracking_writes_keep_no_debug_query_log():
         assert Task.tasks.filter(id__in=ids).count() == 3
     finally:
         tracker.close()
-{%- if cookiecutter.database == "postgresql" %}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_after_the_database_dropped_the_connection_is_written():
+def test_a_batch_after_the_database_dropped_the_connection_is_written(postgresql):
     """The server ends the writer's connection (as a restart does): the next batch is
     written on a new one, not lost."""
     import psycopg
@@ -146,4 +143,3 @@ def test_a_batch_after_the_database_dropped_the_connection_is_written():
         assert Task.tasks.filter(id=message.message_id).exists()
     finally:
         tracker.close()
-{%- endif %}

@@ -11,11 +11,9 @@ from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.utils.html import escape
 from django_dramatiq.models import Task
-
-from {{ cookiecutter.project_slug }}.tasks.admin import TaskAdmin
-from {{ cookiecutter.project_slug }}.tasks.probes import echo
-
-from .helpers import wait_until
+from dramatiq_runtime.admin import TaskAdmin
+from dramatiq_runtime.probes import echo
+from dramatiq_runtime.testing import wait_until
 
 CONFIG = settings.CONFIG
 TASKS_URL = "/admin/django_dramatiq/task/"
@@ -71,7 +69,6 @@ def test_task_admin_follows_admin_enabled(admin_client):
     response = admin_client.get(TASKS_URL)
     expected = 200 if CONFIG.tasks.dramatiq.admin_enabled else 404
     assert response.status_code == expected
-{%- if cookiecutter.admin_enabled %}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -102,4 +99,3 @@ def test_hostile_task_data_is_escaped_in_the_admin(
     assert str(task.id) in html
     # The list shows the call, its arguments included.
     assert_shown_escaped(html, text, markup)
-{%- endif %}

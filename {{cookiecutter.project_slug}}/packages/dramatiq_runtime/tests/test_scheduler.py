@@ -23,11 +23,12 @@ from apscheduler.triggers.cron import CronTrigger
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-
-from {{ cookiecutter.project_slug }}.config import ConfigError, load_config
-from {{ cookiecutter.project_slug }}.config.schedules import cron_problem
-from {{ cookiecutter.project_slug }}.config.stand_ins import PRODUCTION_STAND_INS
-from {{ cookiecutter.project_slug }}.tasks.probes import forget, trace
+from dramatiq_runtime.config import ConfigError
+from dramatiq_runtime.config.schedules import cron_problem
+from dramatiq_runtime.config.stand_ins import PRODUCTION_STAND_INS
+from dramatiq_runtime.probes import forget, trace
+from dramatiq_runtime.testing import wait_until
+from testproject.config import load_config
 
 from .helpers import (
     PROJECT,
@@ -37,7 +38,6 @@ from .helpers import (
     start_worker,
     stop_process,
     stop_worker,
-    wait_until,
 )
 
 CONFIG = settings.CONFIG
@@ -252,7 +252,7 @@ class Schedulers:
 
     def healthy(self, name: str) -> bool:
         env = environment({**self.env, "SCHEDULER_LIVENESS_FILE": self.liveness(name)})
-        check = [sys.executable, "-m", f"{CONFIG.project_slug}.tasks.healthcheck"]
+        check = [sys.executable, "-m", "dramatiq_runtime.healthcheck"]
         proc = subprocess.run([*check, "scheduler"], cwd=PROJECT, env=env, timeout=30)
         return proc.returncode == 0
 

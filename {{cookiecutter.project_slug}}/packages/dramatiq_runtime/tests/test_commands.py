@@ -1,19 +1,16 @@
 """The project's commands and start-up, run as a user runs them."""
 
 import json
-import urllib.request
 
 import pytest
 import redis
 from django.conf import settings
-
-from {{ cookiecutter.project_slug }}.config import DevConfig
-from {{ cookiecutter.project_slug }}.config.middleware import switched
-from {{ cookiecutter.project_slug }}.tasks.management.commands.taskconfig import (
+from dramatiq_runtime.management.commands.taskconfig import (
     running_middleware,
 )
+from dramatiq_runtime.testing import wait_until
 
-from .helpers import free_port, manage, start_worker, stop_worker, wait_until
+from .helpers import manage, start_worker, stop_worker
 
 CONFIG = settings.CONFIG
 QUEUES = CONFIG.tasks.dramatiq.queues
@@ -159,8 +156,9 @@ def test_taskconfig_prints_the_stack_that_runs():
             "REDIS_BROKER_DB='16': Input should be less than or equal to 15",
         ),
         (
-            {"REDIS_CACHE_DB": "{{ cookiecutter.redis_broker_db }}"},
-            "REDIS_CACHE_DB={{ cookiecutter.redis_broker_db }}: Redis database {{ cookiecutter.redis_broker_db }} is also the broker's",
+            {"REDIS_CACHE_DB": str(CONFIG.tasks.broker_db)},
+            f"REDIS_CACHE_DB={CONFIG.tasks.broker_db}: Redis database "
+            f"{CONFIG.tasks.broker_db} is also the broker's",
         ),
         (
             {"REDIS_URL": "redis://:hunter2@localhost:6379/99"},
@@ -214,34 +212,3 @@ def test_health_endpoint_names_what_failed(client, settings):
     assert body["checks"]["cache"] == "failed: ConnectionError"
     # The endpoint is public: what failed, not where (the address stays in the log).
     assert "127.0.0.1" not in response.content.decode()
-
-
-def test_prometheus_follows_its_switch(redis_client, shared_db):
-    if not DevConfig().tasks.dramatiq.prometheus_enabled:
-        prometheus = "dramatiq.middleware.prometheus.Prometheus"
-        assert prometheus not in switched(DevConfig().tasks.dramatiq)
-        return
-    # A worker of its own (own namespace and port), metrics on, answering pings.
-    port = free_port()
-    env = {
-        **shared_db,
-        "TASKS_NAMESPACE": f"{CONFIG.tasks.namespace}-metrics",
-        "DRAMATIQ_PROMETHEUS_ENABLED": "true",
-        "DRAMATIQ_PROMETHEUS_HOST": "127.0.0.1",
-        "DRAMATIQ_PROMETHEUS_PORT": str(port),
-    }
-    process = start_worker("--processes", "1", "--threads", "2", env=env)
-    try:
-        ping = manage("tasks_ping", "--timeout", "30", env=env)
-        assert ping.returncode == 0, ping.stdout + ping.stderr
-        url = f"http://127.0.0.1:{port}/metrics"
-        metrics = urllib.request.urlopen(url, timeout=10).read().decode()
-    finally:
-        stop_worker(process)
-    processed = [
-        line
-        for line in metrics.splitlines()
-        if line.startswith("dramatiq_messages_total{") and 'actor_name="ping"' in line
-    ]
-    assert processed, metrics[:2000]
-    assert sum(float(line.rsplit(" ", 1)[1]) for line in processed) >= len(QUEUES)

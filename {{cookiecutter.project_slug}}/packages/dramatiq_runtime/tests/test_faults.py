@@ -16,10 +16,10 @@ import pytest
 import redis
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq_runtime.probes import forget, send_records, tally, trace
+from dramatiq_runtime.testing import wait_until
 
-from {{ cookiecutter.project_slug }}.tasks.probes import forget, send_records, tally, trace
-
-from .helpers import delete_keys, start_worker, stop_worker, wait_until
+from .helpers import delete_keys, start_worker, stop_worker
 from .redis_server import RedisServer
 
 CONFIG = settings.CONFIG
@@ -260,6 +260,7 @@ def dead_retries(policy_worker, ids: list[str]) -> dict[str, int]:
     }
 
 
+@pytest.mark.xdist_group("policy")  # one policy worker, not one per xdist worker
 def test_exhausted_retries_land_in_the_dead_letter_queue(policy_worker):
     broker, log = policy_worker[0], policy_worker[3]
     before = dead_letters(policy_worker)
@@ -283,6 +284,7 @@ def test_exhausted_retries_land_in_the_dead_letter_queue(policy_worker):
     forget(run)
 
 
+@pytest.mark.xdist_group("policy")
 def test_max_age_drops_stale_messages(policy_worker):
     broker = policy_worker[0]
     before = dead_letters(policy_worker)
@@ -295,6 +297,7 @@ def test_max_age_drops_stale_messages(policy_worker):
     forget(fresh_run)
 
 
+@pytest.mark.xdist_group("policy")
 def test_time_limit_stops_a_stuck_task(policy_worker):
     broker, log = policy_worker[0], policy_worker[3]
     before = dead_letters(policy_worker)
@@ -312,7 +315,7 @@ def test_a_stopping_consumer_gives_back_its_prefetched_messages(redis_client):
     """Dramatiq leaves a consumer's prefetch cache leased; RequeuePrefetched returns it."""
     from types import SimpleNamespace
 
-    from {{ cookiecutter.project_slug }}.tasks.middleware.requeue import RequeuePrefetched
+    from dramatiq_runtime.middleware.requeue import RequeuePrefetched
 
     namespace = f"{CONFIG.tasks.namespace}-prefetch-{uuid.uuid4().hex[:8]}"
     broker = broker_on(BROKER_URL, namespace)

@@ -1,6 +1,6 @@
 """``@task`` functions the Django task API tests enqueue (module level, as the API asks)."""
 
-from {{ cookiecutter.project_slug }}.tasks.task_api import TaskContext, task
+from dramatiq_runtime.task_api import TaskContext, task
 
 
 class Refused(Exception):

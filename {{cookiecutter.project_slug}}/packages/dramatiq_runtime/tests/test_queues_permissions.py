@@ -16,11 +16,10 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from dramatiq.brokers.redis import RedisBroker
-
-from {{ cookiecutter.project_slug }}.tasks import admin_queues
-from {{ cookiecutter.project_slug }}.tasks.models import DeadLetter
-from {{ cookiecutter.project_slug }}.tasks.probes import echo
-from {{ cookiecutter.project_slug }}.tasks.queues import BrokerView
+from dramatiq_runtime import admin_queues
+from dramatiq_runtime.models import DeadLetter
+from dramatiq_runtime.probes import echo
+from dramatiq_runtime.queues import BrokerView
 
 from .helpers import delete_keys
 

@@ -18,18 +18,17 @@ from django.utils import timezone
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage, Retries
-
-from {{ cookiecutter.project_slug }}.tasks.middleware.task_results import TaskResults
-from {{ cookiecutter.project_slug }}.tasks.middleware.tracking import flush_tracking
-from {{ cookiecutter.project_slug }}.tasks.task_api import (
+from dramatiq_runtime.middleware.task_results import TaskResults
+from dramatiq_runtime.middleware.tracking import flush_tracking
+from dramatiq_runtime.task_api import (
     InvalidTaskError,
     TaskResultDoesNotExist,
     TaskResultStatus,
     task_backends,
 )
-from {{ cookiecutter.project_slug }}.tasks.task_backend import run_task, spec
+from dramatiq_runtime.task_backend import run_task, spec
+from dramatiq_runtime.testing import wait_until
 
-from .helpers import wait_until
 from .task_functions import add, add_async, add_later, attempt_and_id, refuse
 
 pytestmark = pytest.mark.django_db(transaction=True)

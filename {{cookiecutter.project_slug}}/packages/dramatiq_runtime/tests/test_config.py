@@ -2,27 +2,36 @@
 
 import subprocess
 import sys
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from dramatiq.middleware import AgeLimit, Retries, TimeLimit
-from pydantic import ValidationError
-
-from {{ cookiecutter.project_slug }}.config import (
+from dramatiq_runtime.config import (
     CacheConfig,
     ConfigError,
-    DevConfig,
     DjangoConfig,
     DramatiqConfig,
-    ProdConfig,
     TaskConfig,
+    env_names,
+    reference,
+)
+from dramatiq_runtime.config.middleware import switched
+from dramatiq_runtime.config.stand_ins import PRODUCTION_STAND_INS
+from dramatiq_runtime.middleware import build_stack
+from pydantic import ValidationError
+from testproject.config import (
+    ENVIRONMENTS,
+    DevConfig,
+    ProdConfig,
     TestConfig,
     load_config,
 )
-from {{ cookiecutter.project_slug }}.config.middleware import switched
-from {{ cookiecutter.project_slug }}.config.stand_ins import PRODUCTION_STAND_INS
-from {{ cookiecutter.project_slug }}.tasks.middleware import build_stack
+
+from .helpers import environment
 
 PRODUCTION = {"DJANGO_ENV": "production", **PRODUCTION_STAND_INS}
+DEV_REDIS = DevConfig.profile["cache_default"]["redis_url"]
 SECRET = PRODUCTION["DJANGO_SECRET_KEY"]
 
 
@@ -153,7 +162,8 @@ def test_feature_page_separate_databases_example():
         ),
         (
             {
-                "tasks": {"broker_url": "redis://localhost:6379/0"},
+                # The cache's own server (the profile's), database 0.
+                "tasks": {"broker_url": f"{DEV_REDIS}/0"},
                 "cache_default": {"db": 0},
             },
             {("tasks", "broker_url"), ("cache_default", "db")},
@@ -201,7 +211,7 @@ def test_to_django_config_carries_the_model_values():
 
 def test_results_off_and_tasks_disabled():
     off = TaskConfig(use_results=False).to_django_config()["DRAMATIQ_RESULT_BACKEND"]
-    assert off["BACKEND"].endswith(".tasks.results_off.NoResults")
+    assert off["BACKEND"] == "dramatiq_runtime.results_off.NoResults"
     assert off["BACKEND_OPTIONS"] == {}
     stub = TaskConfig(enabled=False).to_django_config()["DRAMATIQ_BROKER"]
     assert stub["BROKER"] == "dramatiq.brokers.stub.StubBroker"
@@ -299,22 +309,27 @@ def test_passwords_never_shown():
     assert "hunter2" not in str(info.value)
 
 
-def test_config_does_not_import_django():
+def test_config_does_not_import_django_nor_dramatiq():
+    """A project's config package and the runtime's models load with pydantic alone."""
     code = (
-        "import sys; import {{ cookiecutter.project_slug }}.config as c; c.load_config(); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))"
+        "import sys; import dramatiq_runtime, dramatiq_runtime.config; "
+        "import testproject.config as c; c.load_config(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'dramatiq'}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=environment({}),
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
 
 def test_env_file_values_and_unrelated_keys(tmp_path, monkeypatch):
-    from {{ cookiecutter.project_slug }}.config import loading
-
     env_file = tmp_path / ".env"
     env_file.write_text("DRAMATIQ_THREADS=3\nDRAMATIQ_PROCESSES=99\nREDIS_PASSWORD=x\n")
-    monkeypatch.setattr(loading, "ENV_FILE", env_file)
+    monkeypatch.setattr(ENVIRONMENTS, "env_file", env_file)
     monkeypatch.setenv("DRAMATIQ_PROCESSES", "100")
     monkeypatch.delenv("DJANGO_ENV", raising=False)
     with pytest.raises(ConfigError) as info:  # the environment wins over .env
@@ -330,14 +345,29 @@ def test_env_file_values_and_unrelated_keys(tmp_path, monkeypatch):
     assert str(info.value).startswith(".env:DRAMATIQ_PROCESSES='99': ")
 
 
-def test_readme_lists_every_setting():
-    """README's table is the models' own (run `manage.py taskconfig --readme` to update)."""
-    from pathlib import Path
-
-    from {{ cookiecutter.project_slug }}.config import env_names, reference
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    update = "run: python manage.py taskconfig --readme"
-    assert reference.render(readme) == readme, update
-    for variable in env_names().values():
-        assert f"| `{variable}` |" in readme
+def test_the_settings_table_is_the_models_own(tmp_path, settings):
+    """``taskconfig --readme`` writes every variable with each environment's value."""
+    readme = tmp_path / "README.md"
+    before, after = "# A project\n\n", "\nafter\n"
+    readme.write_text(f"{before}{reference.START}\nstale table\n{reference.END}{after}")
+    settings.BASE_DIR = tmp_path
+    out = StringIO()
+    call_command("taskconfig", "--readme", stdout=out)
+    assert str(readme) in out.getvalue()
+    text = readme.read_text()
+    assert text.startswith(before) and text.endswith(f"{reference.END}{after}")
+    assert "stale table" not in text
+    assert reference.render(text, ENVIRONMENTS) == text  # up to date: nothing to change
+    rows = {
+        line.split(" | ")[0]: line.split(" | ")
+        for line in text.splitlines()
+        if line.startswith("| `")
+    }
+    assert sorted(rows) == sorted(f"| `{name}`" for name in env_names().values())
+    # The development and production columns are the environments' own values.
+    dev, prod = DevConfig.profile["tasks"], ProdConfig.profile["tasks"]
+    assert rows["| `DRAMATIQ_PROCESSES`"][2:4] == [
+        f"`{dev['dramatiq']['processes']}`",
+        f"`{prod['dramatiq']['processes']}`",
+    ]
+    assert rows["| `DRAMATIQ_QUEUES`"][2] == f"`{','.join(dev['dramatiq']['queues'])}`"

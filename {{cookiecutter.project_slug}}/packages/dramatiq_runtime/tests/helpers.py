@@ -1,6 +1,7 @@
 """What several tests do with real processes: run manage.py, start and stop them, poll.
 
 Plain functions, no fixtures (those live in conftest.py), so any test module imports them.
+The processes run the test project (``tests/project``) in the test environment.
 """
 
 import os
@@ -8,15 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 import redis
 
-PROJECT = Path(__file__).resolve().parents[1]
-T = TypeVar("T")
+PACKAGE = Path(__file__).resolve().parents[1]
+PROJECT = PACKAGE / "tests" / "project"
 
 
 def free_port() -> int:
@@ -26,28 +25,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until(
-    condition: Callable[[], T],
-    timeout: float,
-    what: str,
-    state: Callable[[], object] | None = None,
-) -> T:
-    """Poll ``condition`` until it returns something true, and return that.
-
-    On timeout the error says what was awaited and, if given, ``state()``.
-    """
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            detail = f"; {state()}" if state else ""
-            raise AssertionError(f"not within {timeout} s: {what}{detail}")
-        time.sleep(0.02)
-    return value
-
-
 def environment(env: dict[str, str] | None) -> dict[str, str]:
-    """This process's environment in the test profile, with ``env`` on top."""
-    return {**os.environ, "DJANGO_ENV": "test", **(env or {})}
+    """This process's environment in the test profile, with ``env`` on top.
+
+    The package and the test project are on the path however pytest was started.
+    """
+    path = [str(PACKAGE), str(PROJECT), os.environ.get("PYTHONPATH", "")]
+    return {
+        **os.environ,
+        "DJANGO_ENV": "test",
+        "PYTHONPATH": os.pathsep.join(filter(None, path)),
+        **(env or {}),
+    }
 
 
 def manage(

@@ -1,0 +1,87 @@
+"""The test project's settings: everything from the loaded config, as a project's are."""
+
+from pathlib import Path
+
+import django
+from django.core.exceptions import ImproperlyConfigured
+from dramatiq_runtime.settings_bridge import (
+    cache_settings,
+    database_settings,
+    task_settings,
+)
+
+from .config import ENVIRONMENTS, ConfigError
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+try:
+    CONFIG = ENVIRONMENTS.load()
+except ConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+CONFIG_ENVIRONMENTS = ENVIRONMENTS
+
+DEBUG = CONFIG.debug
+SECRET_KEY = CONFIG.secret_key.get_secret_value()
+ALLOWED_HOSTS = CONFIG.allowed_hosts
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_dramatiq",
+    # Django's task framework: built in from Django 6.0, the django-tasks backport on 5.2.
+    "django.tasks" if django.VERSION >= (6, 0) else "django_tasks",
+    "dramatiq_runtime",
+    "testproject.tasks",
+]
+
+MIDDLEWARE = [
+    "dramatiq_runtime.health.HealthCheckMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "testproject.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_settings(CONFIG.database_url, BASE_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+CACHES = cache_settings(CONFIG)
+globals().update(task_settings(CONFIG))
+
+USE_TZ = True
+STATIC_URL = "static/"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django_tasks": {"level": "WARNING"},
+        "django.tasks": {"level": "WARNING"},
+        "apscheduler": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class TasksConfig(AppConfig):
+    name = "testproject.tasks"
+    label = "testproject_tasks"
+
+    def ready(self):
+        from . import actors  # noqa: F401
