@@ -13,7 +13,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 slug = os.environ["BENCH_SLUG"]
 config = importlib.import_module(f"{slug}.config").load_config()
-build_stack = importlib.import_module(f"{slug}.tasks.middleware").build_stack
+build_stack = importlib.import_module("dramatiq_runtime.middleware").build_stack
 tasks = config.tasks
 # Dramatiq's own middleware of the project's stack, with the same arguments, built by the
 # project's own builder; minus what is Django's (admin, connections) or ours.

@@ -198,7 +198,7 @@ class Bench:
         """No-op ``@task`` functions, enqueued through Django's API before the run."""
         prefill = (
             "import django; django.setup()\n"
-            f"from {self.slug}.tasks.probes import noop_task\n"
+            "from dramatiq_runtime.probes import noop_task\n"
             f"for _ in range({self.args.tasks}): noop_task.enqueue()\n"
         )
         return run("django-task", worker, prefill=prefill, **env)
@@ -285,7 +285,7 @@ class Bench:
             )
 
         django = "import django; django.setup()\n"
-        probe = f"from {self.slug}.tasks.probes import noop, noop_task\n"
+        probe = "from dramatiq_runtime.probes import noop, noop_task\n"
         variants = {
             "bare": (
                 "from bare_app import noop\n",
@@ -328,7 +328,7 @@ class Bench:
         # GroupCallbacks needs a backend argument: a path alone cannot configure it.
         by_path = [
             path
-            for path in importlib.import_module(f"{self.slug}.config.middleware").switched(
+            for path in importlib.import_module("dramatiq_runtime.config.middleware").switched(
                 config.tasks.dramatiq
             )
             if not path.endswith(".GroupCallbacks")
