@@ -92,8 +92,8 @@ pids+=($!)
 "$py" manage.py runserver "127.0.0.1:$port" --noreload >"$demo/web.log" 2>&1 &
 pids+=($!)
 echo "worker log: $demo/worker.log   web log: $demo/web.log"
-scheduler=0
-if [ -f "$slug/tasks/management/commands/scheduler.py" ]; then  # use_scheduler
+scheduler=$("$py" -c "from $slug.config import load_config; print(int(load_config().tasks.scheduler.enabled))")
+if [ "$scheduler" == 1 ]; then  # use_scheduler
   scheduler=1
   "$py" manage.py scheduler >"$demo/scheduler.log" 2>&1 &
   pids+=($!)
@@ -114,10 +114,10 @@ done
 if [ "$scheduler" == 1 ]; then
   step "Scheduler: firing or standing by"
   for _ in $(seq 1 100); do
-    "$py" -m "$slug.tasks.healthcheck" scheduler 2>/dev/null && break
+    DJANGO_SETTINGS_MODULE="$slug.settings" "$py" -m dramatiq_runtime.healthcheck scheduler 2>/dev/null && break
     sleep 0.2
   done
-  "$py" -m "$slug.tasks.healthcheck" scheduler && echo "scheduler healthy"
+  DJANGO_SETTINGS_MODULE="$slug.settings" "$py" -m dramatiq_runtime.healthcheck scheduler && echo "scheduler healthy"
 fi
 
 printf '\nUp: http://127.0.0.1:%s/admin/  (project: %s)\n' "$port" "$project"

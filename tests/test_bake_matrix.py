@@ -141,9 +141,7 @@ def test_unrendered_jinja_is_found(bake):
     line = len(text.splitlines()) + 1
     found = unrendered_jinja(project)
     assert found[0] == f'{project.name}/planted.py:2: NAME = "{{{{ cookiecutter.x }}}}"'
-    assert found[1:] == [
-        f"packages/dramatiq_runtime/{admin}:{line}: {{{{ cookiecutter.y }}}}"
-    ]
+    assert found[1:] == [f"packages/dramatiq_runtime/{admin}:{line}: {{{{ cookiecutter.y }}}}"]
 
 
 def test_foreign_documents_are_found(bake):

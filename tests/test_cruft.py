@@ -128,7 +128,8 @@ def test_a_runtime_change_reaches_a_project_through_cruft_update(template_repo, 
     # Installed as the image and CI install it, from the updated lock; then the suite.
     run([BIN / "uv", "sync", "--locked", "--quiet"], cwd=project, timeout=600)
     python = project / ".venv" / "bin" / "python"
-    code = "import importlib.metadata as m, dramatiq_runtime as r; print(m.version('dramatiq-runtime'), r.UPGRADED)"
+    code = "import importlib.metadata as m, dramatiq_runtime as r; "
+    code += "print(m.version('dramatiq-runtime'), r.UPGRADED)"
     assert run([python, "-c", code], cwd=project).stdout.split() == ["0.1.1", "True"]
     env = {
         "TASKS_NAMESPACE": f"cruft-{tmp_path.name}",

@@ -52,6 +52,8 @@ def test_generated_suite_passes(bake, index, answers):
         # The locked set, as the image and the generated CI install it.
         run([BIN / "uv", "sync", "--locked", "--quiet"], cwd=project, timeout=600)
         python = project / ".venv" / "bin" / "python"
+        # The generated CI's type check, on what the lock installs (extras left out).
+        run([python, "-m", "mypy", "--no-incremental"], cwd=project, timeout=600)
     # 150-300 s on a loaded CI machine: the default 300 s cut one run short.
     suite = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     proc = run(suite, cwd=project, env=env, timeout=900)

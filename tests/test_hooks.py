@@ -70,8 +70,9 @@ def test_generated_project_installs_in_a_fresh_venv(tmp_path):
     )
     python = venv / "bin" / "python"
     freeze = run([*uv, "pip", "freeze", "--python", python]).stdout.lower()
-    for package in ("django==5.2", "dramatiq", "django-dramatiq", "pydantic-settings", "psycopg"):
+    for package in ("django==5.2", "dramatiq", "django-dramatiq", "pyyaml", "psycopg"):
         assert package in freeze, freeze
+    assert "packages/dramatiq_runtime" in freeze, freeze  # the path dependency, from its folder
     check = run(
         [python, "manage.py", "check"],
         cwd=project,

@@ -37,9 +37,7 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
 
 
 def import_graph(*package_roots: Path) -> dict[str, set[str]]:
-    paths = {
-        module_name(root, p): p for root in package_roots for p in root.rglob("*.py")
-    }
+    paths = {module_name(root, p): p for root in package_roots for p in root.rglob("*.py")}
     return {name: imports_of(name, path, set(paths)) for name, path in paths.items()}
 
 

@@ -29,3 +29,4 @@ def test_up_script_brings_the_project_up(tmp_path):
     assert "all 3 queues answered" in proc.stdout
     assert '"status": "ok"' in proc.stdout
     assert "smoke run passed" in proc.stdout
+    assert "scheduler healthy" in proc.stdout  # the default has a scheduler

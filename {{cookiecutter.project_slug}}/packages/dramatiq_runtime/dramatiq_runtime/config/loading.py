@@ -2,9 +2,9 @@
 
 Lowest first; a later source wins, key by key:
 
-1. the environment class's ``profile`` (the project's ``config/environments.py``),
+1. the environment class's ``profile`` (a project's environments, ``Environments``),
 2. the YAML file named by ``CONFIG_FILE`` (``config.yaml:tasks.dramatiq.processes``),
-3. the ``.env`` file beside ``manage.py`` (``.env:DRAMATIQ_PROCESSES``),
+3. the project's ``.env`` file, ``Environments.env_file`` (``.env:DRAMATIQ_PROCESSES``),
 4. the process environment (``DRAMATIQ_PROCESSES``).
 
 A bad value is reported with its origin: ``DRAMATIQ_PROCESSES='100': ...``.
@@ -74,7 +74,7 @@ def variables_source(variables: Mapping[str, str], label: str = "{name}") -> Val
 
 
 def env_file_variables(path: Path) -> dict[str, str]:
-    """The ``.env`` file's variables (python-dotenv, as pydantic-settings reads it)."""
+    """The ``.env`` file's variables (python-dotenv, as docker compose reads it)."""
     if not path.is_file():
         return {}
     from dotenv import dotenv_values
@@ -86,16 +86,20 @@ def env_file_variables(path: Path) -> dict[str, str]:
 
 def yaml_source(path: Path) -> Values:
     """The file's values, each with ``file:key.path`` as its origin."""
-    from pydantic_settings import BaseSettings, YamlConfigSettingsSource
+    import yaml
 
     if not path.is_file():
         raise ConfigError([f"CONFIG_FILE={str(path)!r}: no such file"])
     try:
-        data = YamlConfigSettingsSource(BaseSettings, yaml_file=path)()
-    except Exception as exc:  # the YAML parser's own errors name line and column
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:  # the parser's own message names line and column
         raise ConfigError(
             [f"CONFIG_FILE={str(path)!r}: not valid YAML ({exc})"]
         ) from None
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        rule = f"must hold a mapping of settings (tasks: ...), not a {kind}"
+        raise ConfigError([f"CONFIG_FILE={str(path)!r}: {rule}"])
     origins = {leaf: f"{path.name}:{'.'.join(leaf)}" for leaf, _ in leaves(data)}
     for key in data:  # a whole section replaced by a scalar still gets its file named
         origins.setdefault((key,), f"{path.name}:{key}")

@@ -1,4 +1,4 @@
-"""Naming rules shared by the config models and the template's pre-gen hook.
+"""Naming rules shared by the config models and a template's hooks.
 
 Plain functions over the standard library, so the hook can load this file on its own before
 the project exists. Each returns the rule a value breaks, or None.

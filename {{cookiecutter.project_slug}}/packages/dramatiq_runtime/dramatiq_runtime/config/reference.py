@@ -1,7 +1,7 @@
 """The README's table of every setting, made from the models so it cannot drift.
 
-The post-gen hook writes it into README.md; ``python manage.py taskconfig --readme``
-rewrites it after a model changes, and a test fails while it is out of date.
+Written between two markers of a project's README (by a template's hook, or by
+``python manage.py taskconfig --readme`` after a value or a model changes).
 """
 
 import json

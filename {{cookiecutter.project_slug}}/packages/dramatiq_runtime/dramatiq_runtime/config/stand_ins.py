@@ -1,7 +1,7 @@
 """Stand-ins for what production must be given, for steps that check but serve nothing.
 
-The post-gen hook validates production's answers with them, the tests run
-``check --deploy`` with them, and the image's ``collectstatic`` step runs under
+A template's hook validates production's answers with them, tests run
+``check --deploy`` with them, and an image's ``collectstatic`` step runs under
 ``python -m dramatiq_runtime.config.stand_ins COMMAND ...``. The key is new
 in every process, so a stand-in can never be a project's real, reused secret.
 """

@@ -16,7 +16,7 @@ class LivenessFile(Middleware):
     Every Redis poll of a consuming worker refreshes its score in
     ``<namespace>:__heartbeats__``, busy or idle. A thread in each worker process reads
     that score and touches the file while it is recent, so a container healthcheck
-    (``python -m <project>.tasks.healthcheck``) sees whether the worker really consumes,
+    (``python -m dramatiq_runtime.healthcheck``) sees whether the worker really consumes,
     not just whether a process exists.
 
     Parameters:

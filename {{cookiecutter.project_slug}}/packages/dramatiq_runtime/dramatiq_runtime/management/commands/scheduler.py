@@ -12,20 +12,28 @@ import logging
 import signal
 
 import dramatiq
-from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
-from django.core.management.base import CommandError
-from dramatiq_crontab import scheduler
-from dramatiq_crontab.management.commands import crontab
+from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import LockError
 
-from dramatiq_runtime import scheduling
+try:  # the scheduler extra: dramatiq-runtime[scheduler]
+    from apscheduler.triggers.interval import IntervalTrigger
+    from dramatiq_crontab import scheduler
+    from dramatiq_crontab.management.commands import crontab
+
+    from dramatiq_runtime import scheduling
+except ImportError as missing:
+    MISSING: ImportError | None = missing
+    CrontabCommand: type[BaseCommand] = BaseCommand
+else:
+    MISSING = None
+    CrontabCommand = crontab.Command
 
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 logger = logging.getLogger(__name__)
 
 
-class Command(crontab.Command):
+class Command(CrontabCommand):  # type: ignore[valid-type,misc]
     help = (
         "Send periodic tasks (tasks.schedules and @cron/@interval actors); one "
         "scheduler fires at a time, others stand by."
@@ -43,6 +51,10 @@ class Command(crontab.Command):
             )
         if not tasks.scheduler.enabled:
             raise CommandError("the scheduler is off (SCHEDULER_ENABLED=false)")
+        if MISSING is not None:
+            raise CommandError(
+                f"the scheduler needs dramatiq-runtime[scheduler] installed ({MISSING})"
+            )
         try:  # imports the task modules the worker imports, and their @cron
             found = scheduling.jobs(tasks.schedules, dramatiq.get_broker())
         except scheduling.ScheduleError as exc:

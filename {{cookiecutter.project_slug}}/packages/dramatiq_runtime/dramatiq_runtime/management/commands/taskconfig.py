@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dramatiq
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ...config import reference
 
@@ -24,9 +24,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["readme"]:
+            environments = getattr(settings, "CONFIG_ENVIRONMENTS", None)
+            if environments is None:
+                raise CommandError(
+                    "--readme needs the CONFIG_ENVIRONMENTS setting (the project's "
+                    "Environments, as in settings.py: CONFIG_ENVIRONMENTS = ENVIRONMENTS)"
+                )
             readme = Path(settings.BASE_DIR) / "README.md"
             text = readme.read_text(encoding="utf-8")
-            readme.write_text(reference.render(text, settings.CONFIG_ENVIRONMENTS))
+            if reference.START not in text or reference.END not in text:
+                raise CommandError(
+                    f"{readme}: no {reference.START} ... {reference.END} markers to "
+                    "write the table between"
+                )
+            readme.write_text(reference.render(text, environments), encoding="utf-8")
             self.stdout.write(f"Updated the settings table in {readme}")
             return
         dumped = settings.CONFIG.masked_dump()
