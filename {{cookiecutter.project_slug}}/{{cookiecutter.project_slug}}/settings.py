@@ -7,22 +7,20 @@ The ``dramatiq_runtime`` app reads ``CONFIG``.
 
 from pathlib import Path
 
-import django
-from django.core.exceptions import ImproperlyConfigured
 from dramatiq_runtime.settings_bridge import (
     cache_settings,
     database_settings,
+    load,
+    logging_settings,
+    runtime_apps,
     task_settings,
 )
 
-from .config import ENVIRONMENTS, ConfigError
+from .config import ENVIRONMENTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-try:
-    CONFIG = ENVIRONMENTS.load()
-except ConfigError as exc:
-    raise ImproperlyConfigured(str(exc)) from None
+CONFIG = load(ENVIRONMENTS)  # a bad value stops here, naming it
 # Every environment class, for `manage.py taskconfig --readme`'s table.
 CONFIG_ENVIRONMENTS = ENVIRONMENTS
 
@@ -40,10 +38,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_dramatiq",
-    # Django's task framework: built in from Django 6.0, the django-tasks backport on 5.2.
-    "django.tasks" if django.VERSION >= (6, 0) else "django_tasks",
-    "dramatiq_runtime",
+    # django_dramatiq, Django's task framework (django.tasks on 6.0+, the backport on
+    # 5.2) and dramatiq_runtime itself.
+    *runtime_apps(),
     "{{ cookiecutter.project_slug }}.tasks",
 ]
 
@@ -111,23 +108,8 @@ STORAGES = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-    # Django's task framework logs two INFO lines per task (started, finished), as many as
-    # a busy worker runs tasks; failures still come at ERROR, with the traceback.
-    # APScheduler (the scheduler) logs every run of every job at INFO.
-    "loggers": {
-        "django_tasks": {"level": "WARNING"},
-        "django.tasks": {"level": "WARNING"},
-        "apscheduler": {"level": "WARNING"},
-    },
-}
+# The console, INFO and up; the task framework's and APScheduler's chatter at WARNING.
+LOGGING = logging_settings()
 
 if CONFIG.environment == "production":
     # Production's, not DEBUG's: the test environment runs with DEBUG off too, and its

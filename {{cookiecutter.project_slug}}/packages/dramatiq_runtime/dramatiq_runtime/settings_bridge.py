@@ -8,9 +8,29 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import django
+from django.core.exceptions import ImproperlyConfigured
 
-from .config import DjangoConfig
+from .config import ConfigError, DjangoConfig, Environments
 from .middleware import build_stack
+
+
+def load(environments: Environments) -> DjangoConfig:
+    """The config for ``DJANGO_ENV``; a bad value stops Django with one line per problem."""
+    try:
+        return environments.load()
+    except ConfigError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
+def runtime_apps() -> list[str]:
+    """The apps the runtime needs in INSTALLED_APPS, itself last.
+
+    Django's task framework is built in from Django 6.0 (``django.tasks``) and the
+    django-tasks backport on 5.2.
+    """
+    tasks = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+    return ["django_dramatiq", tasks, "dramatiq_runtime"]
 
 
 def database_settings(url: str, base_dir: Path) -> dict[str, Any]:
@@ -72,3 +92,25 @@ def task_settings(config: DjangoConfig) -> dict[str, Any]:
         # dramatiq-crontab's lock renewal; `manage.py scheduler` reads the schedules.
         found["DRAMATIQ_CRONTAB"] = tasks.crontab_settings()
     return found
+
+
+def logging_settings() -> dict[str, Any]:
+    """LOGGING: one line per record on the console, INFO and up, the chatty libraries
+    at WARNING: Django's task framework logs two INFO lines per task (failures still
+    come at ERROR, with the traceback); APScheduler every run of every job (the
+    scheduler logs each send itself)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "plain"}
+        },
+        "root": {"handlers": ["console"], "level": "INFO"},
+        "loggers": {
+            name: {"level": "WARNING"}
+            for name in ("django_tasks", "django.tasks", "apscheduler")
+        },
+    }

@@ -2,22 +2,20 @@
 
 from pathlib import Path
 
-import django
-from django.core.exceptions import ImproperlyConfigured
 from dramatiq_runtime.settings_bridge import (
     cache_settings,
     database_settings,
+    load,
+    logging_settings,
+    runtime_apps,
     task_settings,
 )
 
-from .config import ENVIRONMENTS, ConfigError
+from .config import ENVIRONMENTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-try:
-    CONFIG = ENVIRONMENTS.load()
-except ConfigError as exc:
-    raise ImproperlyConfigured(str(exc)) from None
+CONFIG = load(ENVIRONMENTS)
 CONFIG_ENVIRONMENTS = ENVIRONMENTS
 
 DEBUG = CONFIG.debug
@@ -31,10 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_dramatiq",
-    # Django's task framework: built in from Django 6.0, the django-tasks backport on 5.2.
-    "django.tasks" if django.VERSION >= (6, 0) else "django_tasks",
-    "dramatiq_runtime",
+    *runtime_apps(),
     "testproject.tasks",
 ]
 
@@ -71,17 +66,4 @@ globals().update(task_settings(CONFIG))
 USE_TZ = True
 STATIC_URL = "static/"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {
-        "django_tasks": {"level": "WARNING"},
-        "django.tasks": {"level": "WARNING"},
-        "apscheduler": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_settings()
