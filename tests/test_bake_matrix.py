@@ -20,7 +20,7 @@ from conftest import (
     unrendered_jinja,
 )
 
-PYTHON_VERSIONS = ["3.12", "3.11", "3.13"]
+PYTHON_VERSIONS = ["3.14", "3.11", "3.13"]
 # Every combination of the options that change code; python_version (the Dockerfile's
 # base image and CI's Python, nothing else) turns with them, so each version meets
 # several combinations without tripling the matrix (48 bakes took ~8 minutes of CI).

@@ -1,8 +1,9 @@
 """`docker compose up` on a real Docker engine: the dev and prod stacks of two option sets.
 
 Required where CI asks (``REQUIRE_DOCKER=1``: no engine is then a failure); skipped on a
-machine without Docker otherwise. Bakes use Python 3.11, the one base image with a
-stand-in on machines without a registry (``../shared/tools/docker-engine/up``).
+machine without Docker otherwise. The dev stacks run Python 3.14 (Django 6.1) and 3.11
+(Django 5.2), the prod stacks 3.13 (Django 6.1), on the stand-ins for those images
+(``../shared/tools/docker-engine/up python:3.14-slim python:3.13-slim``).
 """
 
 import contextlib
@@ -45,8 +46,8 @@ def engine():
 
 @pytest.fixture
 def baked(bake, engine):
-    def _baked(option_set: str):
-        project = bake(python_version="3.11", **OPTION_SETS[option_set])
+    def _baked(option_set: str, python_version: str):
+        project = bake(python_version=python_version, **OPTION_SETS[option_set])
         # As on a developer's machine: the checkout belongs to uid 1000, the dev image's
         # default DEV_UID, so the container can write where it is mounted.
         run(["chown", "-R", "1000:1000", str(project)])
@@ -79,12 +80,30 @@ def queues_of(option_set: str) -> list[str]:
     return OPTION_SETS[option_set].get("task_queues", "critical,default,background").split(",")
 
 
+# The dev stacks: each Django the project offers, on its newest and its oldest Python.
+DEV_PYTHON = {"pg": "3.14", "lite": "3.11"}
+PROD_PYTHON = "3.13"
+VERSIONS = (
+    "import json, sys, django; print(json.dumps([sys.version.split()[0], django.get_version()]))"
+)
+
+
+def versions(stack: Stack, option_set: str, kind: str) -> list[str]:
+    """Python's and Django's versions inside the web container, recorded as a figure."""
+    found = stack.python(VERSIONS)
+    figure(f"{option_set} {kind}: Python {found[0]}, Django {found[1]}")
+    return found
+
+
 @pytest.mark.parametrize("option_set", OPTION_SETS)
 def test_dev_stack(baked, stacks, option_set):
-    project = baked(option_set)
+    project = baked(option_set, DEV_PYTHON[option_set])
     stack = dev_stack(project, stacks)
     seconds = stack.up()
     figure(f"{option_set} dev: up --build --wait to all healthy {seconds:.0f} s")
+    python, django = versions(stack, option_set, "dev")
+    assert python.startswith(DEV_PYTHON[option_set])
+    assert django.startswith("5.2." if DEV_PYTHON[option_set] == "3.11" else "6.1.")
 
     ping = stack.manage("tasks_ping", "--timeout", "60")
     queues = queues_of(option_set)
@@ -106,7 +125,7 @@ def test_dev_stack(baked, stacks, option_set):
 
 @pytest.mark.parametrize("option_set", OPTION_SETS)
 def test_prod_stack(baked, stacks, option_set):
-    project = baked(option_set)
+    project = baked(option_set, PROD_PYTHON)
     stack = prod_stack(project, stacks)
     started = time.monotonic()
     stack.compose("build", timeout=900)
@@ -117,6 +136,8 @@ def test_prod_stack(baked, stacks, option_set):
         f"{option_set} prod: build {built:.0f} s, image {image_size_mb(f'{slug}:latest'):.0f} MB, "
         f"up --wait to all healthy {seconds:.0f} s"
     )
+    python, django = versions(stack, option_set, "prod")
+    assert python.startswith(PROD_PYTHON) and django.startswith("6.1.")
 
     containers = stack.containers()
     services = {c["Service"]: c for c in containers}
@@ -213,7 +234,7 @@ class Probe:
 
 def test_prod_faults(baked, stacks):
     """Kill, stop and restart in production; count every message by its id."""
-    project = baked("pg")
+    project = baked("pg", PROD_PYTHON)
     # Production registers no probe actors unless told to: this test sends them.
     with (project / ".env").open("a") as env_file:
         env_file.write("TASKS_PROBES=true\n")
@@ -256,7 +277,7 @@ def test_prod_faults(baked, stacks):
 
 def test_a_broken_compose_file_fails_the_engine_test(baked, stacks):
     """A worker healthcheck that can never pass makes `up --wait` (and so the tests) fail."""
-    project = baked("lite")
+    project = baked("lite", DEV_PYTHON["lite"])
     compose = project / "compose.yaml"
     text = compose.read_text()
     check = '["CMD", "python", "-m", "dramatiq_runtime.healthcheck"]'
