@@ -5,7 +5,6 @@ Keep this test when you replace the examples: send your own actors the same way.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -15,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django_dramatiq.models import Task
-from dramatiq_runtime.testing import test_database_url, wait_until
+from dramatiq_runtime.testing import stop_process, test_database_url, wait_until
 
 from {{ cookiecutter.project_slug }}.tasks import actors
 from {{ cookiecutter.project_slug }}.tasks.portable import count_words
@@ -25,17 +24,21 @@ CONFIG = settings.CONFIG
 
 
 @pytest.fixture
-def worker(transactional_db):
+def worker(transactional_db, tmp_path):
+    """A worker on every queue, sharing the test database; its log goes to a file (a pipe
+    nobody reads would fill up and stop it)."""
     env = {**os.environ, "DJANGO_ENV": "test", "DATABASE_URL": test_database_url()}
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "worker", "--processes", "1", "--threads", "2"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    log = tmp_path / "worker.log"
+    command = [sys.executable, "manage.py", "worker", "-p", "1", "-t", "2"]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     ping = subprocess.run(
         [sys.executable, "manage.py", "tasks_ping", "--timeout", "60"],
         cwd=PROJECT,
@@ -43,17 +46,14 @@ def worker(transactional_db):
         capture_output=True,
         text=True,
     )
-    yield ping
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    yield ping, log
+    stop_process(process, timeout=30)
 
 
 def test_a_real_worker_runs_every_example(worker):
-    assert worker.returncode == 0, worker.stdout + worker.stderr  # every queue answered
+    ping, log = worker
+    # Every queue answered.
+    assert ping.returncode == 0, ping.stdout + ping.stderr + log.read_text()
     token = uuid.uuid4().hex
     sent = {}
     for queue in CONFIG.tasks.dramatiq.queues:

@@ -1,9 +1,13 @@
-"""For a project's own tests: waiting on a worker, and sharing the test database with one.
+"""For a project's own tests: waiting on a worker, sharing the test database with one,
+and stopping it.
 
 A worker is another process: what it does shows up later, and it writes to the database
 pytest-django created only when told its name.
 """
 
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,3 +49,19 @@ def test_database_url() -> str:
 
 
 test_database_url.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def stop_process(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL to its whole group if it is not gone within ``timeout`` s.
+
+    For processes started with ``start_new_session=True``: a worker master forwards SIGTERM
+    to its children, and the group kill reaches them too when it hangs.
+    """
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

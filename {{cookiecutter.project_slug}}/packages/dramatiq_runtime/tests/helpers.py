@@ -5,7 +5,6 @@ The processes run the test project (``tests/project``) in the test environment.
 """
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import redis
+from dramatiq_runtime.testing import stop_process
+
+__all__ = ["stop_process"]  # the runtime's, shared with a project's tests
 
 PACKAGE = Path(__file__).resolve().parents[1]
 PROJECT = PACKAGE / "tests" / "project"
@@ -80,22 +82,6 @@ def start_worker(
 ) -> subprocess.Popen[str]:
     """A real worker: the dramatiq master (rundramatiq execs it)."""
     return start_manage("worker", *args, env=env, stdout=stdout)
-
-
-def stop_process(process: subprocess.Popen, timeout: float) -> None:
-    """SIGTERM, then SIGKILL to its whole group if it is not gone within ``timeout`` s.
-
-    For processes started with ``start_new_session=True``: a worker master forwards SIGTERM
-    to its children, and the group kill reaches them too when it hangs.
-    """
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def stop_worker(process: subprocess.Popen[str]) -> str:
