@@ -242,8 +242,10 @@ def test_prod_faults(baked, stacks):
     stack.up()
     probe = Probe(stack, project.name)
 
-    # SIGKILL to the worker's main process (the dramatiq master, PID 1) mid-run.
-    run_id, ids = probe.send(400, seconds=1.0)
+    # SIGKILL to the worker's main process (the dramatiq master, PID 1) mid-run. As for the
+    # stop below, 1,000 of 2 s (~16 s on 128 threads): a 400 x 1 s run (~3 s) once ended
+    # before the first tally through `manage.py shell` came back, so nothing was mid-run.
+    run_id, ids = probe.send(1000, seconds=2.0)
     wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
     os.kill(stack.main_pid("worker-default"), signal.SIGKILL)
     at_kill = probe.tally(run_id, ids)["completed"]
