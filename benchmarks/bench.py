@@ -47,6 +47,14 @@ def parse_args(argv=None):
         "--postgres", default="postgres://postgres@127.0.0.1:5432", help="server URL"
     )
     parser.add_argument("--celery-db", type=int, default=14, help="Celery's Redis DB")
+    parser.add_argument(
+        "--only",
+        choices=["all", "workers"],
+        default="all",
+        help="workers: only worker start to first task and memory per worker process, "
+        "generated vs bare, median of --worker-runs (what pythons.sh runs per Python)",
+    )
+    parser.add_argument("--worker-runs", type=int, default=5, help="runs per side (--only workers)")
     return parser.parse_args(argv)
 
 
@@ -409,9 +417,37 @@ class Bench:
 
         return {"with_hooks_s": median_bake(), "hooks_off_s": median_bake("--accept-hooks", "no")}
 
+    # ------------------------------------------------------------------ workers
+    def workers(self):
+        """Worker start to first task and RSS per worker process, 1x8, each the median of
+        ``--worker-runs`` fresh workers: the measures that change with the Python."""
+        worker = [PYTHON, "manage.py", "worker"]
+        bare = [PYTHON, "-m", "dramatiq", "bare_app"]
+        bare_env = {"BENCH_SLUG": self.slug, "DRAMATIQ_LIVENESS_FILE": ""}
+        sides = {
+            "bare": (bare, bare_env),
+            "generated": (worker, {"DRAMATIQ_ADMIN_ENABLED": "false"}),
+        }
+        results = {}
+        for name, (command, env) in sides.items():
+            runs = [
+                self.dramatiq_run(name, command, processes=1, threads=8, **env)
+                for _ in range(self.args.worker_runs)
+            ]
+            results[name] = {
+                measure: statistics.median(run[measure] for run in runs)
+                for measure in ("start_to_first_task_s", "rss_mb_per_worker_process")
+            }
+        return results
+
     # --------------------------------------------------------------------- run
     def run(self):
         self.fresh_database()
+        if self.args.only == "workers":
+            try:
+                return {"machine": machine(), "workers": self.workers()}
+            finally:
+                self.drop_database()
         try:
             results = {
                 "machine": machine(),
@@ -474,11 +510,30 @@ def rss_mb(pid):
     return int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024
 
 
+def task_processes(pid):
+    """The processes under ``pid`` that run tasks: its leaves. A forking master's children
+    (fork, Python < 3.14), a forkserver's (3.14: the master starts the forkserver, which
+    starts them); never the forkserver itself, nor multiprocessing's resource tracker."""
+    below = children(pid)
+    if not below:
+        return [pid]
+    leaves = []
+    for child in below:
+        if "resource_tracker" not in cmdline(child):
+            leaves += task_processes(child)
+    return leaves
+
+
+def cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def worker_rss(procs):
-    """Mean RSS of the processes that run tasks: a master's children, else the process."""
-    pids = []
-    for proc in procs:
-        pids += children(proc.pid) or [proc.pid]
+    """Mean RSS of the processes that run tasks."""
+    pids = [pid for proc in procs for pid in task_processes(proc.pid)]
     values = [v for v in map(rss_mb, pids) if v is not None]
     return statistics.mean(values) if values else None
 
@@ -493,6 +548,13 @@ def stop(proc):
             proc.wait()
 
 
+def installed(name):
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:  # Celery: only where the full run needs it
+        return None
+
+
 def machine():
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -505,8 +567,10 @@ def machine():
         "cores": os.cpu_count(),
         "memory_gib": round(memory / 1024 / 1024, 1),
         "python": platform.python_version(),
+        # The engine's containers say so (pythons.sh): a number means nothing without it.
+        "where": os.environ.get("BENCH_WHERE", "native"),
         "packages": {
-            name: metadata.version(name)
+            name: installed(name)
             for name in ("django", "dramatiq", "django-dramatiq", "pydantic", "redis", "celery")
         },
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -668,10 +732,59 @@ def chart(results, path):
     fig.savefig(path, dpi=120)
 
 
+def python_rows(by_python):
+    """(measure, ours, baseline) per Python, and each Python against the first one."""
+    table = []
+    first, *others = by_python
+    for version, results in by_python.items():
+        where = results["machine"]["where"]
+        sides = results["workers"]
+        for measure, label in (
+            ("start_to_first_task_s", "worker start to first task s"),
+            ("rss_mb_per_worker_process", "RSS MB per worker process"),
+        ):
+            table.append(
+                (
+                    f"{label}, Python {version} ({where}): generated vs bare",
+                    sides["generated"][measure],
+                    sides["bare"][measure],
+                )
+            )
+    for version in others:
+        for measure, label in (
+            ("start_to_first_task_s", "worker start to first task s"),
+            ("rss_mb_per_worker_process", "RSS MB per worker process"),
+        ):
+            table.append(
+                (
+                    f"{label}, generated: Python {version} vs {first}",
+                    by_python[version]["workers"]["generated"][measure],
+                    by_python[first]["workers"]["generated"][measure],
+                )
+            )
+    return table
+
+
+def python_markdown(by_python):
+    lines = []
+    for results in by_python.values():
+        m = results["machine"]
+        packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+        lines.append(f"- Python {m['python']} ({m['where']}), {m['date']}: {packages}")
+    lines += ["", "| measure | ours | baseline | ratio |", "|---|---:|---:|---:|"]
+    for measure, ours, base in python_rows(by_python):
+        lines.append(f"| {measure} | {fmt(ours)} | {fmt(base)} | {ours / base:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     args = parse_args(argv)
     results = Bench(args).run()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.only == "workers":
+        (args.out / "workers.json").write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(results["workers"]))
+        return
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "results.md").write_text(markdown(results))
     chart(results, args.out / "throughput.png")

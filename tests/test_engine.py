@@ -88,6 +88,22 @@ VERSIONS = (
 )
 
 
+# How the worker container's processes were started: a forkserver among them on 3.14.
+WORKER_PROCESSES = """
+import os, pathlib
+cmdlines = []
+for process in pathlib.Path("/proc").glob("[0-9]*"):
+    if process.name != str(os.getpid()):  # not this one's: its code names both
+        try:
+            cmdlines.append((process / "cmdline").read_bytes())
+        except OSError:  # gone meanwhile
+            pass
+forkserver = sum(b"multiprocessing.forkserver" in line for line in cmdlines)
+dramatiq = sum(b"dramatiq" in line for line in cmdlines)
+print(dramatiq, forkserver)
+"""
+
+
 def versions(stack: Stack, option_set: str, kind: str) -> list[str]:
     """Python's and Django's versions inside the web container, recorded as a figure."""
     found = stack.python(VERSIONS)
@@ -105,6 +121,13 @@ def test_dev_stack(baked, stacks, option_set):
     assert python.startswith(DEV_PYTHON[option_set])
     assert django.startswith("5.2." if DEV_PYTHON[option_set] == "3.11" else "6.1.")
 
+    out = stack.exec("worker", "python", "-c", WORKER_PROCESSES).stdout
+    dramatiq, forkserver = map(int, out.split())
+    figure(f"{option_set} dev: worker container: {dramatiq} dramatiq processes, "
+           f"{forkserver} of them multiprocessing's forkserver or started by it")  # fmt: skip
+    # 3.14's default start method: the workers come from a forkserver (none before 3.14).
+    assert (forkserver > 0) == (DEV_PYTHON[option_set] >= "3.14"), out
+
     ping = stack.manage("tasks_ping", "--timeout", "60")
     queues = queues_of(option_set)
     assert f"all {len(queues)} queues answered" in ping.stdout, ping.stdout
@@ -121,6 +144,40 @@ def test_dev_stack(baked, stacks, option_set):
     summary = tests.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "error" not in summary
     figure(f"{option_set} dev: pytest in the web container: {summary}")
+    if option_set == RUNTIME_SUITE_STACK:
+        runtime_suite(stack, option_set)
+
+
+# The runtime package's own suite runs natively on the host's Python (scripts/test.sh
+# package); here it runs on the default Python and Django, under forkserver, in this
+# stack's dev container against its Redis and PostgreSQL (a database of its own).
+RUNTIME_SUITE_STACK = "pg"
+RUNTIME_SUITE = (
+    'export DATABASE_URL="${DATABASE_URL%/*}/runtime_tests" && '
+    'uv pip install -q --python /opt/venv/bin/python -e ".[scheduler,prometheus]" '
+    "--group test && python -m pytest -p no:cacheprovider -n 2 --dist loadgroup "
+    "--maxschedchunk 1 -q -rA tests"
+)
+
+
+def runtime_suite(stack: Stack, option_set: str) -> None:
+    # As root: the test dependencies go into the image's venv, which root owns.
+    run_args = ["run", "--rm", "-T", "--user", "0", "-w", "/app/packages/dramatiq_runtime"]
+    settings = ["-e", "DJANGO_SETTINGS_MODULE=testproject.settings"]  # not the project's
+    tests = stack.compose(
+        *run_args, *settings, "web", "sh", "-c", RUNTIME_SUITE, timeout=900, check=False
+    )
+    assert tests.returncode == 0, tests.stdout[-8000:] + tests.stderr[-2000:]
+    summary = tests.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary
+    # -rA: a PASSED line per test, and each passed test's printed lines (the signals seen).
+    lines = tests.stdout.splitlines()
+    signal_tests = [line for line in lines if "::test_receivers_see" in line]
+    assert len(signal_tests) == 2, signal_tests
+    assert all(line.startswith("PASSED ") for line in signal_tests), signal_tests
+    figure(f"{option_set} dev: the runtime package's suite in the web container: {summary}")
+    for line in signal_tests + [line for line in lines if line.startswith("Django ")]:
+        figure(f"{option_set} dev: {line}")
 
 
 @pytest.mark.parametrize("option_set", OPTION_SETS)

@@ -60,3 +60,23 @@ def test_generated_suite_passes(bake, index, answers):
     summary = proc.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary
     print(f"{answers}{' (from uv.lock)' if index == LOCKED else ''}: {summary}")
+
+
+def test_djangos_deprecations_fail_the_generated_suite(bake):
+    """What the next Django releases remove is an error in a project's tests, not a
+    warning nobody reads: a test that meets one fails."""
+    project = bake()
+    (project / "tests" / "test_deprecated.py").write_text(
+        "import warnings\n\n"
+        "from django.utils.deprecation import RemovedAfterNextVersionWarning as After\n"
+        "from django.utils.deprecation import RemovedInNextVersionWarning as Next\n\n\n"
+        "def test_next():\n"
+        "    warnings.warn('gone in the next release', Next)\n\n\n"
+        "def test_after_next():\n"
+        "    warnings.warn('gone in the one after', After)\n"
+    )
+    suite = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_deprecated.py"]
+    proc = run(suite, cwd=project, check=False, timeout=300)
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert proc.returncode == 1 and "2 failed" in summary, proc.stdout[-3000:]
+    assert "gone in the next release" in proc.stdout and "gone in the one after" in proc.stdout

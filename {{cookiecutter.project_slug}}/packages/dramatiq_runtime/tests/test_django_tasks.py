@@ -4,11 +4,15 @@ The session's worker runs every configured queue; each test enqueues through
 ``TASKS["default"]`` (``DramatiqBackend``) and reads results back with ``get_result``.
 """
 
+import importlib.util
+import json
+import os
 import threading
 import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
+import django
 import dramatiq
 import pytest
 from django.http import JsonResponse
@@ -25,9 +29,13 @@ from dramatiq_runtime.task_api import (
     TaskResultDoesNotExist,
     TaskResultStatus,
     task_backends,
+    task_enqueued,
+    task_finished,
+    task_started,
 )
 from dramatiq_runtime.task_backend import run_task, spec
 from dramatiq_runtime.testing import wait_until
+from testproject.tasks.signal_log import signal_log_key
 
 from .task_functions import add, add_async, add_later, attempt_and_id, refuse
 
@@ -79,6 +87,65 @@ def test_a_failing_task_ends_failed_with_its_error(worker, settings):
     assert "no thanks" in error.traceback and "Traceback" in error.traceback
     with pytest.raises(ValueError, match="Task failed"):
         _ = done.return_value
+
+
+def test_the_signals_are_djangos_own_on_6_and_the_backports_on_5_2():
+    if django.VERSION >= (6, 0):
+        from django.tasks import signals
+
+        # Django's own task framework, and no backport beside it (the lock's markers).
+        assert importlib.util.find_spec("django_tasks") is None
+    else:
+        from django_tasks import signals
+    assert (task_enqueued, task_started, task_finished) == (
+        signals.task_enqueued,
+        signals.task_started,
+        signals.task_finished,
+    )
+
+
+def signals_for(result_id: str, client) -> list[dict]:
+    """What the test project's receivers (``testproject.tasks.signal_log``) recorded."""
+    entries = client.lrange(signal_log_key(), 0, -1)
+    return [entry for entry in map(json.loads, entries) if entry["id"] == result_id]
+
+
+@pytest.mark.parametrize(
+    ("function", "args", "final"),
+    [(add, (2, 3), "SUCCESSFUL"), (refuse, ("no",), "FAILED")],
+    ids=["succeeds", "fails"],
+)
+def test_receivers_see_enqueued_here_and_started_and_finished_in_the_worker(
+    worker, settings, function, args, final
+):
+    """Django's task signals (Django's own on 6, the backport's on 5.2) reach receivers:
+    ``task_enqueued`` in the process that enqueues, the other two in the worker's. An
+    attempt that will be retried finishes back in READY; only the last one is final."""
+    attempts = (
+        1 if final == "SUCCESSFUL" else settings.CONFIG.tasks.dramatiq.max_retries + 1
+    )
+    expected = [("task_enqueued", "READY")]
+    for attempt in range(1, attempts + 1):
+        ending = final if attempt == attempts else "READY"
+        expected += [("task_started", "RUNNING"), ("task_finished", ending)]
+    client = dramatiq.get_broker().client
+    result = function.enqueue(*args)
+    finished(function, result.id, timeout=90)
+
+    def all_of_them():
+        seen = signals_for(result.id, client)
+        return seen if len(seen) >= len(expected) else None
+
+    seen = wait_until(all_of_them, 10, f"{len(expected)} signals for {result.id}")
+    print(
+        f"\nDjango {django.get_version()}, {function.name}: "
+        + ", ".join(f"{e['signal']} {e['status']} (pid {e['pid']})" for e in seen)
+    )
+    assert [(entry["signal"], entry["status"]) for entry in seen] == expected
+    assert seen[0]["pid"] == os.getpid()
+    assert os.getpid() not in {entry["pid"] for entry in seen[1:]}
+    senders = {entry["sender"] for entry in seen}
+    assert senders == {"dramatiq_runtime.task_backend.DramatiqBackend"}
 
 
 def test_a_deferred_task_runs_after_run_after_not_before(worker):

@@ -6,4 +6,6 @@ class TasksConfig(AppConfig):
     label = "testproject_tasks"
 
     def ready(self):
-        from . import actors  # noqa: F401
+        from . import actors, signal_log  # noqa: F401
+
+        signal_log.connect()
