@@ -28,7 +28,11 @@ def load_names(template: Path):
     return module
 
 
-names = load_names(Path(__file__).resolve().parent)
+TEMPLATE = Path(__file__).resolve().parent
+names = load_names(TEMPLATE)
+# The Pythons the template offers, read once, like ``names``: files render with the
+# project's folder as the working directory.
+OFFERED_PYTHONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
 
 
 def py(value):
@@ -46,6 +50,12 @@ def py(value):
 def items(value):
     """A comma-separated answer as its list of names (``names.comma_separated``)."""
     return names.comma_separated(str(value))
+
+
+def offered_pythons(chosen: str) -> list[str]:
+    """Every ``python_version`` the template offers (cookiecutter.json's choices), the
+    chosen one first: the generated CI tests each, as the template's engine runs each."""
+    return [chosen, *(version for version in OFFERED_PYTHONS if version != chosen)]
 
 
 def template_dir() -> str:
@@ -70,3 +80,4 @@ class PythonLiterals(Extension):
         environment.filters["items"] = items
         environment.filters["example_actor"] = names.example_actor_name
         environment.globals["template_dir"] = template_dir
+        environment.filters["offered_pythons"] = offered_pythons

@@ -2,11 +2,13 @@
 
 import hashlib
 import itertools
+import json
 import os
 import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 from compose_native import compose_config, validate
 
 from conftest import (
@@ -20,7 +22,9 @@ from conftest import (
     unrendered_jinja,
 )
 
+OFFERED_PYTHONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
 PYTHON_VERSIONS = ["3.14", "3.11", "3.13"]
+assert sorted(PYTHON_VERSIONS) == sorted(OFFERED_PYTHONS)  # the matrix turns through each
 # Every combination of the options that change code; python_version (the Dockerfile's
 # base image and CI's Python, nothing else) turns with them, so each version meets
 # several combinations without tripling the matrix (48 bakes took ~8 minutes of CI).
@@ -122,6 +126,9 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
         validate(project, compose_file)
     run([BIN / "hadolint", "Dockerfile"], cwd=project)
     run([BIN / "check-jsonschema", *GITHUB_WORKFLOW, ".github/workflows/ci.yml"], cwd=project)
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    legs = workflow["jobs"]["test"]["strategy"]["matrix"]["python-version"]
+    assert legs[0] == python_version and sorted(legs) == sorted(OFFERED_PYTHONS), legs
     dependabot = ["--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"]
     run([BIN / "check-jsonschema", *dependabot], cwd=project)
     assert (project / "uv.lock").is_file()  # the shipped lock of this dependency set

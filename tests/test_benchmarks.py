@@ -38,3 +38,24 @@ def test_benchmark_runs_on_a_tiny_count(tmp_path):
     table = (out / "results.md").read_text()
     assert table.count("\n| ") >= 18 and "x |" in table
     assert (out / "throughput.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_per_python_workers_mode_runs_on_a_tiny_count(tmp_path):
+    """``--only workers`` (what pythons.sh runs on each Python) and its table."""
+    cookiecutter(tmp_path)
+    out = tmp_path / "results"
+    args = ["--only", "workers", "--worker-runs", "1", "--tasks", "200"]
+    run(
+        [PYTHON, TEMPLATE / "benchmarks" / "bench.py", "--project", tmp_path / "my_project",
+         "--out", out, *args],
+        timeout=600,
+    )  # fmt: skip
+    results = json.loads((out / "workers.json").read_text())
+    for side in ("bare", "generated"):
+        figures = results["workers"][side]
+        assert figures["start_to_first_task_s"] > 0 and figures["rss_mb_per_worker_process"] > 0
+    table = run(
+        [PYTHON, TEMPLATE / "benchmarks" / "pythons.py", out / "workers.json"],
+        cwd=TEMPLATE / "benchmarks",
+    ).stdout
+    assert table.count("generated vs bare") == 2 and "(native)" in table
