@@ -63,7 +63,7 @@ class Bench:
         self.args = args
         self.project = args.project.resolve()
         self.slug = next(self.project.glob("*/config/__init__.py")).parent.parent.name
-        self.database = f"bench_{self.slug}"
+        self.database = f"bench_{self.slug}_{os.getpid()}"  # two runs never share one
         self.env = {
             **os.environ,
             "DJANGO_ENV": "development",

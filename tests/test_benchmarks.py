@@ -4,16 +4,20 @@ import json
 
 from conftest import PYTHON, TEMPLATE, cookiecutter, run
 
+BENCHMARKS = TEMPLATE / "benchmarks"
 
-def test_benchmark_runs_on_a_tiny_count(tmp_path):
+
+def bench(tmp_path, *args):
+    """bench.py on a fresh default bake; its results folder."""
     cookiecutter(tmp_path)
     out = tmp_path / "results"
-    args = ["--tasks", "200", "--sends", "20", "--startups", "2", "--bakes", "1"]
-    run(
-        [PYTHON, TEMPLATE / "benchmarks" / "bench.py", "--project", tmp_path / "my_project",
-         "--out", out, *args],
-        timeout=600,
-    )  # fmt: skip
+    project = tmp_path / "my_project"
+    run([PYTHON, BENCHMARKS / "bench.py", "--project", project, "--out", out, *args], timeout=600)
+    return out
+
+
+def test_benchmark_runs_on_a_tiny_count(tmp_path):
+    out = bench(tmp_path, "--tasks", "200", "--sends", "20", "--startups", "2", "--bakes", "1")
     results = json.loads((out / "results.json").read_text())
     for shape in ("1x8", "2x8"):
         runs = results["throughput"][shape]
@@ -42,20 +46,12 @@ def test_benchmark_runs_on_a_tiny_count(tmp_path):
 
 def test_the_per_python_workers_mode_runs_on_a_tiny_count(tmp_path):
     """``--only workers`` (what pythons.sh runs on each Python) and its table."""
-    cookiecutter(tmp_path)
-    out = tmp_path / "results"
-    args = ["--only", "workers", "--worker-runs", "1", "--tasks", "200"]
-    run(
-        [PYTHON, TEMPLATE / "benchmarks" / "bench.py", "--project", tmp_path / "my_project",
-         "--out", out, *args],
-        timeout=600,
-    )  # fmt: skip
+    out = bench(tmp_path, "--only", "workers", "--worker-runs", "1", "--tasks", "200")
     results = json.loads((out / "workers.json").read_text())
     for side in ("bare", "generated"):
         figures = results["workers"][side]
         assert figures["start_to_first_task_s"] > 0 and figures["rss_mb_per_worker_process"] > 0
     table = run(
-        [PYTHON, TEMPLATE / "benchmarks" / "pythons.py", out / "workers.json"],
-        cwd=TEMPLATE / "benchmarks",
+        [PYTHON, BENCHMARKS / "pythons.py", out / "workers.json"],
     ).stdout
     assert table.count("generated vs bare") == 2 and "(native)" in table
