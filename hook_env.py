@@ -19,9 +19,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-# What the generated config models need to validate answers (pydantic alone: the YAML
-# and .env sources are imported only when a project loads its config).
-REQUIREMENTS = ("pydantic==2.14.4",)
+# What the generated config models need to validate answers (the .env source is imported
+# only when a project loads its config), and PyYAML for the Kubernetes manifests
+# (cookiecutter itself depends on it, so a cookiecutter with pydantic has both).
+REQUIREMENTS = ("pydantic==2.14.4", "pyyaml==6.0.4")
 READY = "hook-env-ready"  # written last: a half-made environment is never used
 
 # The oldest cookiecutter that bakes this template right, found by baking with each release:

@@ -38,6 +38,8 @@ def load_template() -> Path:
     return Path(json.loads(RENDERED_TEMPLATE)["template"])
 
 
+# Prompts that choose files (the image's Python, deploy/kubernetes), not config values.
+FILES_ONLY = ("python_version", "use_kubernetes")
 ALL = None  # an entry of FIELDS that every environment shares
 # prompt -> the config fields its answer sets in config/environments.py: (environment, or
 # ALL; the field's path). How a model's complaint about a field finds its prompt.
@@ -186,6 +188,14 @@ def write_settings_table(project: Path, slug: str) -> None:
     readme.write_text(reference.render(text, environments), encoding="utf-8")
 
 
+def write_kubernetes(project: Path, slug: str) -> None:
+    """deploy/kubernetes from the production config, as ``manage.py kubernetes`` writes it."""
+    from dramatiq_runtime import kubernetes
+
+    environments = project_config(project, slug).ENVIRONMENTS
+    kubernetes.write(project, kubernetes.manifest_config(environments))
+
+
 def next_steps(project: Path, answers: dict) -> str:
     services = "web, worker" + (", scheduler" if answers["use_scheduler"] else "") + ", redis"
     services += ", postgres" if answers["database"] == "postgresql" else ""
@@ -225,6 +235,8 @@ def main(project: Path, answers: dict, template: Path) -> int:
         return 1
     write_env_file(project, answers)
     write_settings_table(project, answers["project_slug"])
+    if answers["use_kubernetes"]:
+        write_kubernetes(project, answers["project_slug"])
     print(next_steps(project, answers))
     return 0
 

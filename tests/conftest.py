@@ -179,6 +179,6 @@ def pytest_collection_modifyitems(items):
 
 def pytest_terminal_summary(terminalreporter):
     if FIGURES.exists():
-        terminalreporter.section("figures measured on the Docker engine")
+        terminalreporter.section("figures measured by the tests (engine stacks, bakes)")
         for line in FIGURES.read_text().splitlines():
             terminalreporter.write_line(line)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from compose_native import compose_config, validate
+from engine import figure
+from kubernetes_checks import build, config_facts, consistency_problems, schema_problems
 
 from conftest import (
     BIN,
@@ -133,6 +135,15 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
     run([BIN / "check-jsonschema", *dependabot], cwd=project)
     assert (project / "uv.lock").is_file()  # the shipped lock of this dependency set
     run([BIN / "pre-commit", "validate-config", ".pre-commit-config.yaml"], cwd=project)
+
+    # Kubernetes: the overlay builds, every object validates, and says what the config says.
+    objects = build(project)
+    assert schema_problems(objects) == []
+    assert consistency_problems(objects, config_facts(project)) == []
+    kinds = sorted({obj["kind"] for obj in objects})
+    counts = ", ".join(f"{sum(o['kind'] == kind for o in objects)} {kind}" for kind in kinds)
+    options = f"{database} results={use_results} prometheus={prometheus} admin={admin}"
+    figure(f"kubernetes {options} scheduler={use_scheduler}: {len(objects)} objects: {counts}")
 
     dev = run([PYTHON, "manage.py", "check"], cwd=project)
     assert "no issues" in dev.stdout

@@ -74,3 +74,12 @@ def test_readme_lists_every_setting():
     assert reference.render(readme, ENVIRONMENTS) == readme, (
         "run: python manage.py taskconfig --readme"
     )
+{%- if cookiecutter.use_kubernetes %}
+
+
+def test_kubernetes_manifests_are_made_from_the_config():
+    """deploy/kubernetes/base says what ProdConfig says (run `manage.py kubernetes`)."""
+    from django.core.management import call_command
+
+    call_command("kubernetes", "--check")
+{%- endif %}

@@ -16,6 +16,7 @@ from dramatiq_runtime.config import (
     env_names,
     reference,
 )
+from dramatiq_runtime.config.kubernetes import GRACE_MARGIN_SECONDS
 from dramatiq_runtime.config.middleware import switched
 from dramatiq_runtime.config.stand_ins import PRODUCTION_STAND_INS
 from dramatiq_runtime.middleware import build_stack
@@ -371,3 +372,42 @@ def test_the_settings_table_is_the_models_own(tmp_path, settings):
         f"`{prod['dramatiq']['processes']}`",
     ]
     assert rows["| `DRAMATIQ_QUEUES`"][2] == f"`{','.join(dev['dramatiq']['queues'])}`"
+
+
+@pytest.mark.parametrize(
+    ("change", "loc", "message"),
+    [
+        (
+            {"kubernetes": {"termination_grace_seconds": 30}},
+            ("kubernetes", "termination_grace_seconds"),
+            "must exceed the worker shutdown timeout",
+        ),
+        (
+            {"kubernetes": {"scaling": {"defualt": {}}}},
+            ("kubernetes", "scaling"),
+            "no such queue (configured: ",
+        ),
+        (
+            {
+                "kubernetes": {
+                    "scaling": {"default": {"min_replicas": 5, "max_replicas": 2}}
+                }
+            },
+            ("kubernetes", "scaling", "default"),
+            "min_replicas (5) must not exceed max_replicas (2)",
+        ),
+    ],
+)
+def test_kubernetes_values_are_checked_against_the_workers(change, loc, message):
+    with pytest.raises(ValidationError) as info:
+        DevConfig(**change)
+    errors = info.value.errors()
+    assert [error["loc"] for error in errors] == [loc], errors
+    assert message in errors[0]["msg"]
+
+
+def test_the_grace_period_follows_the_shutdown_timeout_unless_set():
+    config = DevConfig(tasks={"dramatiq": {"worker_shutdown_timeout": 45_500}})
+    assert config.kubernetes.grace_seconds(45_500) == 46 + GRACE_MARGIN_SECONDS
+    config = DevConfig(kubernetes={"termination_grace_seconds": 120})
+    assert config.kubernetes.grace_seconds(60_000) == 120

@@ -16,6 +16,7 @@ from pydantic import (
 from . import names, redis_urls
 from .cache import CacheConfig
 from .errors import fail_at, with_failures
+from .kubernetes import KubernetesConfig
 from .names import comma_separated
 from .tasks import TaskConfig
 
@@ -121,6 +122,7 @@ class DjangoConfig(BaseModel):
     )
     cache_default: CacheConfig = Field(default_factory=CacheConfig)
     tasks: TaskConfig = Field(default_factory=TaskConfig)
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
 
     _lists = field_validator("allowed_hosts", mode="before")(comma_separated)
 
@@ -208,6 +210,10 @@ class DjangoConfig(BaseModel):
     def _redis_roles_apart(self) -> "DjangoConfig":
         """Cache, broker and results each get a database of their own; fill derived URLs."""
         failures = redis_layout_failures(self.cache_default, self.tasks)
+        workers = self.tasks.dramatiq
+        failures += self.kubernetes.failures(
+            workers.queues, workers.worker_shutdown_timeout
+        )
         fail_at(type(self).__name__, failures)
         self.tasks = self.tasks.resolved(self.cache_default)
         return self
