@@ -13,6 +13,7 @@ import time
 
 import pytest
 from engine import Stack, engine_problem, figure, image_size_mb
+from kubernetes_checks import build
 
 from conftest import run, wait_until
 
@@ -289,6 +290,15 @@ class Probe:
         return counts
 
 
+def liveness_window(project, deployment_suffix: str) -> int:
+    """Seconds a Deployment's liveness probe allows, from the bake's manifests."""
+    for obj in build(project):
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"].endswith(deployment_suffix):
+            probe = obj["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
+            return probe["periodSeconds"] * probe["failureThreshold"]
+    raise AssertionError(f"no Deployment *{deployment_suffix} in {project}")
+
+
 def test_prod_faults(baked, stacks):
     """Kill, stop and restart in production; count every message by its id."""
     project = baked("pg", PROD_PYTHON)
@@ -332,6 +342,42 @@ def test_prod_faults(baked, stacks):
     stack.up("worker-default", build=False)
     counts = probe.finish("broker Redis restart", run_id, ids, timeout=300)
     assert counts["lost"] == 0
+
+    # What the Kubernetes manifests rely on (issue 25): a scale-down from three replicas of
+    # one queue's worker to one, mid-run, each removed replica stopped with SIGTERM inside
+    # its grace period (compose's stop_grace_period, as terminationGracePeriodSeconds).
+    scale = ("up", "-d", "--wait", "--no-build", "--no-recreate", "--scale")
+    stack.compose(*scale, "worker-default=3", "worker-default", timeout=300)
+    run_id, ids = probe.send(2000, seconds=2.0)
+    wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
+    stack.compose(*scale, "worker-default=1", "worker-default", timeout=700)
+    at_scale_down = probe.tally(run_id, ids)["completed"]
+    assert at_scale_down < len(ids), "the run ended before the scale-down"
+    counts = probe.finish("scale-down 3 -> 1 worker-default", run_id, ids, timeout=420)
+    assert counts["lost"] == 0 and counts["duplicates"] == 0
+
+    # The broker unreachable: the worker's healthcheck (the liveness probe's command) fails
+    # within the probe's window, and passes again once the broker is back.
+    window = liveness_window(project, "-worker-default")
+    check = ("exec", "-T", "worker-default", "python", "-m", "dramatiq_runtime.healthcheck")
+    assert stack.compose(*check, check=False).returncode == 0
+    stack.compose("pause", "redis-broker")
+    paused = time.monotonic()
+    try:
+        wait_until(
+            lambda: stack.compose(*check, check=False, timeout=60).returncode != 0,
+            window,
+            "the worker's healthcheck failed with the broker unreachable",
+            interval=2,
+        )
+        failed_after = time.monotonic() - paused
+    finally:
+        stack.compose("unpause", "redis-broker")
+    wait_until(lambda: stack.compose(*check, check=False).returncode == 0, 120, "healthy again")
+    figure(
+        f"fault broker unreachable: the worker's healthcheck failed after {failed_after:.0f} s "
+        f"(the liveness probe's window {window} s), passed again after unpause"
+    )
 
 
 def test_a_broken_compose_file_fails_the_engine_test(baked, stacks):
