@@ -283,3 +283,45 @@ def security_problems(objects: list[dict[str, Any]]) -> list[str]:
             if obj["kind"] == "Deployment" and "livenessProbe" not in container:
                 problems.append(f"{name}: container {container['name']} has no liveness probe")
     return problems
+
+
+def commands_in(objects: list[dict[str, Any]]) -> list[list[str]]:
+    """Every container command and exec probe in the objects, once each."""
+    found: list[list[str]] = []
+    for obj in objects:
+        if obj["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in obj["spec"]["template"]["spec"]["containers"]:
+            probes = [container.get(name, {}) for name in ("startupProbe", "livenessProbe")]
+            commands = [container.get("command")]
+            commands += [probe.get("exec", {}).get("command") for probe in probes]
+            found += [command for command in commands if command and command not in found]
+    return found
+
+
+FINDS = "import importlib.util, sys; assert importlib.util.find_spec(sys.argv[1]), sys.argv[1]"
+
+
+def command_problems(commands: list[list[str]], python) -> list[str]:
+    """Each command whose program, manage.py command, flag or module is not there.
+
+    ``python(*args)`` runs ``python ARGS`` where the pods would (a bake, an image) and
+    returns the CompletedProcess; the web container runs the image's CMD (gunicorn).
+    """
+    problems = []
+    for command in commands:
+        if command[0] != "python":
+            problems.append(f"{command}: not python")
+        elif command[1] == "manage.py":
+            usage = python("python", "manage.py", command[2], "--help")
+            flags = [word for word in command[3:] if word.startswith("--")]
+            missing = [flag for flag in flags if flag not in usage.stdout]
+            if usage.returncode or missing:
+                problems.append(f"{' '.join(command)}: {missing or usage.stderr[-300:]}")
+        elif command[1] == "-m":
+            found = python("python", "-c", FINDS, command[2])
+            if found.returncode:
+                problems.append(f"{' '.join(command)}: no module {command[2]}")
+        else:
+            problems.append(f"{command}: neither manage.py nor -m")
+    return problems

@@ -7,13 +7,14 @@ machine without Docker otherwise. The dev stacks run Python 3.14 (Django 6.1) an
 """
 
 import contextlib
+import functools
 import os
 import signal
 import time
 
 import pytest
 from engine import Stack, engine_problem, figure, image_size_mb
-from kubernetes_checks import build
+from kubernetes_checks import build, command_problems, commands_in
 
 from conftest import run, wait_until
 
@@ -168,7 +169,9 @@ def runtime_suite(stack: Stack, option_set: str) -> None:
     tests = stack.compose(
         *run_args, *settings, "web", "sh", "-c", RUNTIME_SUITE, timeout=900, check=False
     )
-    assert tests.returncode == 0, tests.stdout[-8000:] + tests.stderr[-2000:]
+    # -rA prints every test's line after the failures: show the failures' own section.
+    failures = tests.stdout.partition("= FAILURES =")[2].partition("short test summary")[0]
+    assert tests.returncode == 0, failures[-12000:] + tests.stdout[-3000:] + tests.stderr[-2000:]
     summary = tests.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "error" not in summary
     # -rA: a PASSED line per test, and each passed test's printed lines (the signals seen).
@@ -196,6 +199,12 @@ def test_prod_stack(baked, stacks, option_set):
     )
     python, django = versions(stack, option_set, "prod")
     assert python.startswith(PROD_PYTHON) and django.startswith("6.1.")
+    # Every command and probe of the Kubernetes manifests is there in the production image.
+    commands = commands_in(build(project))
+    in_the_image = functools.partial(stack.exec, "web", check=False)
+    assert command_problems(commands, in_the_image) == []
+    figure(f"{option_set} prod: {len(commands)} commands and probes of deploy/kubernetes "
+           "found in the image")  # fmt: skip
 
     containers = stack.containers()
     services = {c["Service"]: c for c in containers}

@@ -329,7 +329,9 @@ def test_a_standby_takes_over_within_the_lock_timeout_after_a_sigkill(schedulers
         f"\nscheduler take-over after SIGKILL: lock {took_over:.1f} s, "
         f"first send {first_by_b - killed:.1f} s (lock_timeout {LOCK_TIMEOUT / 1000} s)"
     )
-    assert took_over <= LOCK_TIMEOUT / 1000 + 2  # expiry, plus polling on a busy host
+    # The lock's expiry, plus polling and logging on a busy host: CI once ran this suite in
+    # a container while the bakes ran beside it (2 cores), and 2 s of slack was too little.
+    assert took_over <= LOCK_TIMEOUT / 1000 + 5, took_over
     wait_until(
         lambda: not schedulers.healthy("a"), LOCK_TIMEOUT / 1000 + 10, "a unhealthy"
     )
