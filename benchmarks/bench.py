@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 import redis
+from dramatiq_runtime.testing import stop_process
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE.parent
@@ -164,7 +164,7 @@ class Bench:
                 time.sleep(0.002)
         finally:
             for proc in procs:
-                stop(proc)
+                stop_process(proc, timeout=30)
         elapsed = now - first[0]
         result = {
             "tasks_per_s": first[1] / elapsed if elapsed else float("inf"),
@@ -436,7 +436,7 @@ class Bench:
             ]
             results[name] = {
                 measure: statistics.median(run[measure] for run in runs)
-                for measure in ("start_to_first_task_s", "rss_mb_per_worker_process")
+                for measure, _ in WORKER_MEASURES
             }
         return results
 
@@ -536,16 +536,6 @@ def worker_rss(procs):
     pids = [pid for proc in procs for pid in task_processes(proc.pid)]
     values = [v for v in map(rss_mb, pids) if v is not None]
     return statistics.mean(values) if values else None
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def installed(name):
@@ -732,6 +722,12 @@ def chart(results, path):
     fig.savefig(path, dpi=120)
 
 
+WORKER_MEASURES = (
+    ("start_to_first_task_s", "worker start to first task s"),
+    ("rss_mb_per_worker_process", "RSS MB per worker process"),
+)
+
+
 def python_rows(by_python):
     """(measure, ours, baseline) per Python, and each Python against the first one."""
     table = []
@@ -739,10 +735,7 @@ def python_rows(by_python):
     for version, results in by_python.items():
         where = results["machine"]["where"]
         sides = results["workers"]
-        for measure, label in (
-            ("start_to_first_task_s", "worker start to first task s"),
-            ("rss_mb_per_worker_process", "RSS MB per worker process"),
-        ):
+        for measure, label in WORKER_MEASURES:
             table.append(
                 (
                     f"{label}, Python {version} ({where}): generated vs bare",
@@ -751,10 +744,7 @@ def python_rows(by_python):
                 )
             )
     for version in others:
-        for measure, label in (
-            ("start_to_first_task_s", "worker start to first task s"),
-            ("rss_mb_per_worker_process", "RSS MB per worker process"),
-        ):
+        for measure, label in WORKER_MEASURES:
             table.append(
                 (
                     f"{label}, generated: Python {version} vs {first}",

@@ -391,6 +391,11 @@ def render(objects: list[dict[str, Any]]) -> str:
     return HEADER + yaml.safe_dump_all(objects, sort_keys=False, width=100)
 
 
+def rendered_base(config: DjangoConfig) -> dict[str, str]:
+    """Each base file's name and text, as ``write`` writes and ``drift`` compares them."""
+    return {name: render(objects) for name, objects in base_files(config).items()}
+
+
 def overlay_files(config: DjangoConfig) -> dict[str, str]:
     """The production overlay: the project's own, written once (never rewritten)."""
     n = names(config)
@@ -422,7 +427,7 @@ def write(project: Path, config: DjangoConfig) -> list[Path]:
     """Rewrite the base; write the overlay's files that do not exist yet."""
     base = project / BASE
     base.mkdir(parents=True, exist_ok=True)
-    expected = {name: render(objects) for name, objects in base_files(config).items()}
+    expected = rendered_base(config)
     for stale in base.glob("*.yaml"):
         if stale.name not in expected:
             stale.unlink()
@@ -442,7 +447,7 @@ def write(project: Path, config: DjangoConfig) -> list[Path]:
 def drift(project: Path, config: DjangoConfig) -> list[str]:
     """One line per base file that differs from what the config makes."""
     base = project / BASE
-    expected = {name: render(objects) for name, objects in base_files(config).items()}
+    expected = rendered_base(config)
     found = {path.name for path in base.glob("*.yaml")} if base.is_dir() else set()
     lines = [f"{BASE / name}: missing" for name in sorted(set(expected) - found)]
     lines += [

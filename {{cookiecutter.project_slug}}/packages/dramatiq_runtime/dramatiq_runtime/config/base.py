@@ -207,8 +207,9 @@ class DjangoConfig(BaseModel):
             raise with_failures(exc, redis_layout_failures(cache, tasks)) from None
 
     @model_validator(mode="after")
-    def _redis_roles_apart(self) -> "DjangoConfig":
-        """Cache, broker and results each get a database of their own; fill derived URLs."""
+    def _across_fields(self) -> "DjangoConfig":
+        """Cache, broker and results each get a database of their own, the Kubernetes
+        values fit the workers; fill derived URLs."""
         failures = redis_layout_failures(self.cache_default, self.tasks)
         workers = self.tasks.dramatiq
         failures += self.kubernetes.failures(
