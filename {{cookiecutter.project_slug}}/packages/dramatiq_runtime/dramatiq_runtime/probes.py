@@ -18,6 +18,7 @@ import dramatiq
 import redis
 from django.conf import settings
 
+from . import redis_clients
 from .on_commit import actor
 from .task_api import task
 
@@ -42,7 +43,10 @@ def store() -> redis.Redis:
     global _store
     with _store_lock:
         if _store is None:
-            _store = redis.Redis.from_url(settings.CONFIG.cache_default.url)
+            config = settings.CONFIG
+            _store = redis_clients.client(
+                config.cache_default.url, config.redis.client_options()
+            )
         return _store
 
 

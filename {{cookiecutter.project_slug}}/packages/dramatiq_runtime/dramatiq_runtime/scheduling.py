@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import dramatiq
-import redis
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from django.utils import timezone
 from redis.lock import Lock
 
+from dramatiq_runtime import redis_clients
 from dramatiq_runtime.config import TaskConfig
 from dramatiq_runtime.config.schedules import Schedule
 from dramatiq_runtime.discovery import unknown_actors
@@ -104,12 +104,14 @@ def add_jobs(scheduler, found: list[Job]) -> None:
         )
 
 
-def lock(tasks: TaskConfig) -> Lock:
+def lock(tasks: TaskConfig, connection: dict[str, Any] | None = None) -> Lock:
     """The scheduler lock; its owner renews it, so it expires only with its owner.
 
-    ``thread_local=False``: dramatiq-crontab renews it from a scheduler thread.
+    On the broker's database, through a client that follows a failover (``connection``:
+    the config's). ``thread_local=False``: dramatiq-crontab renews it from a scheduler
+    thread.
     """
-    client = redis.Redis.from_url(tasks.broker_url)
+    client = redis_clients.client(tasks.broker_url, connection)
     return client.lock(
         tasks.scheduler_lock,
         timeout=tasks.scheduler.lock_timeout / 1000,

@@ -61,7 +61,8 @@ def database_settings(url: str, base_dir: Path) -> dict[str, Any]:
 
 
 def cache_settings(config: DjangoConfig) -> dict[str, Any]:
-    """CACHES: Django's Redis cache on the cache's own database."""
+    """CACHES: Django's Redis cache on the cache's own database, on a pool that follows
+    a failover (``redis_clients``)."""
     cache = config.cache_default
     return {
         "default": {
@@ -69,6 +70,10 @@ def cache_settings(config: DjangoConfig) -> dict[str, Any]:
             "LOCATION": cache.url,
             "KEY_PREFIX": cache.key_prefix,
             "TIMEOUT": cache.timeout,
+            "OPTIONS": {
+                "pool_class": "dramatiq_runtime.redis_clients.CachePool",
+                "connection": config.redis.client_options(),
+            },
         }
     }
 
@@ -80,7 +85,7 @@ def task_settings(config: DjangoConfig) -> dict[str, Any]:
     arguments); the rest is plain data.
     """
     tasks = config.tasks
-    data = tasks.to_django_config(config.cache_default)
+    data = tasks.to_django_config(config.cache_default, config.redis)
     broker = data["DRAMATIQ_BROKER"]
     found = {
         **data,

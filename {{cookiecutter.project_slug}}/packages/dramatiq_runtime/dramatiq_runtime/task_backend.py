@@ -26,13 +26,13 @@ from datetime import datetime
 from typing import Any
 
 import dramatiq
-import redis
 from django.conf import settings
 from django.core import checks
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from dramatiq.middleware import CurrentMessage
 
+from . import redis_clients
 from .batching import BatchWriter
 from .middleware.task_results import on_worker_shutdown, settle_after_retries
 from .task_api import (
@@ -88,8 +88,14 @@ class ResultStore:
     FLUSH_INTERVAL = 0.1  # seconds
     BATCH = 1000
 
-    def __init__(self, url: str | None, namespace: str, ttl: int):
-        self.client = redis.Redis.from_url(url) if url else None
+    def __init__(
+        self,
+        url: str | None,
+        namespace: str,
+        ttl: int,
+        connection: dict[str, Any] | None = None,
+    ):
+        self.client = redis_clients.client(url, connection) if url else None
         self.namespace = namespace
         self.ttl = ttl
         self.writer: BatchWriter[str, Pending] = BatchWriter(
@@ -188,16 +194,22 @@ _STORES: dict[tuple[str | None, str, int], ResultStore] = {}
 _STORES_LOCK = threading.Lock()
 
 
-def result_store(url: str | None, namespace: str, ttl: int) -> ResultStore:
+def result_store(
+    url: str | None,
+    namespace: str,
+    ttl: int,
+    connection: dict[str, Any] | None = None,
+) -> ResultStore:
     """The process's store for this configuration.
 
     Django makes a backend per thread (``task_backends`` is thread-local): one store each
-    would mean a flush thread and a Redis pool per worker thread, and batches of one.
+    would mean a flush thread and a Redis pool per worker thread, and batches of one. A
+    process has one ``connection`` (the config's), so it is not part of the key.
     """
     with _STORES_LOCK:
         key = (url, namespace, ttl)
         if key not in _STORES:
-            _STORES[key] = ResultStore(url, namespace, ttl)
+            _STORES[key] = ResultStore(url, namespace, ttl, connection)
         return _STORES[key]
 
 
@@ -213,7 +225,10 @@ class DramatiqBackend(BaseTaskBackend):
         super().__init__(alias, params)
         options = params.get("OPTIONS", {})
         self.store = result_store(
-            options.get("url"), options.get("namespace", "tasks"), options["result_ttl"]
+            options.get("url"),
+            options.get("namespace", "tasks"),
+            options["result_ttl"],
+            options.get("connection"),
         )
 
     def validate_task(self, task) -> None:

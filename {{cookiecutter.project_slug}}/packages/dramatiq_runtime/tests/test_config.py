@@ -206,8 +206,10 @@ def test_to_django_config_carries_the_model_values():
     assert age.max_age == 5000
     [limit] = [m for m in built if isinstance(m, TimeLimit)]
     assert limit.time_limit == 4000
-    results = settings["DRAMATIQ_RESULT_BACKEND"]["BACKEND_OPTIONS"]["url"]
-    assert results.startswith("redis://localhost:6379/2?")
+    results = settings["DRAMATIQ_RESULT_BACKEND"]["BACKEND_OPTIONS"]
+    assert results["url"] == "redis://localhost:6379/2"
+    # get_result(block=True) waits up to a minute: not the 5 s every other client has.
+    assert results["connection"]["socket_timeout"] == 60
 
 
 def test_results_off_and_tasks_disabled():
@@ -337,8 +339,9 @@ def test_env_file_values_and_unrelated_keys(tmp_path, monkeypatch):
         load_config()
     assert str(info.value).startswith("DRAMATIQ_PROCESSES='100': ")
     monkeypatch.setenv("DRAMATIQ_PROCESSES", "2")
-    config = load_config()  # REDIS_PASSWORD (compose's) is not a field: ignored
+    config = load_config()  # REDIS_PASSWORD (compose's) is the servers' password
     assert (config.tasks.dramatiq.threads, config.tasks.dramatiq.processes) == (3, 2)
+    assert config.redis.password and config.redis.password.get_secret_value() == "x"
 
     monkeypatch.delenv("DRAMATIQ_PROCESSES")
     with pytest.raises(ConfigError) as info:  # a bad .env value names the file

@@ -15,8 +15,9 @@ import dramatiq
 import pytest
 import redis
 from django.conf import settings
-from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.brokers.redis import _RedisConsumer
 from dramatiq_runtime.probes import forget, send_records, tally, trace
+from dramatiq_runtime.redis_backends import RedisBroker
 from dramatiq_runtime.testing import wait_until
 
 from .helpers import delete_keys, start_worker, stop_worker

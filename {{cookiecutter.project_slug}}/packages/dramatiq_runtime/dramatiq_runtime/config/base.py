@@ -17,6 +17,7 @@ from . import names, redis_urls
 from .cache import CacheConfig
 from .errors import fail_at, with_failures
 from .kubernetes import KubernetesConfig
+from .redis_connection import RedisConfig
 from .names import comma_separated
 from .tasks import TaskConfig
 
@@ -57,6 +58,23 @@ def redis_layout_failures(
             failures.append((tuple(loc), value, also))
         seen.setdefault(key, role)
     return failures
+
+
+def sentinel_failures(
+    redis: RedisConfig, tasks: TaskConfig
+) -> list[tuple[tuple[str, ...], Any, str]]:
+    """With Sentinel, every role is a database number on the master it names."""
+    if not redis.uses_sentinel:
+        return []
+    rule = (
+        "must be empty with REDIS_SENTINELS: each role is a database number on the "
+        "Sentinel master (REDIS_BROKER_DB, REDIS_RESULTS_DB)"
+    )
+    return [
+        (("tasks", name), redis_urls.masked(value), rule)
+        for name in ("broker_url", "result_backend")
+        if (value := getattr(tasks, name))
+    ]
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +139,7 @@ class DjangoConfig(BaseModel):
         json_schema_extra={"env": "DATABASE_URL"},
     )
     cache_default: CacheConfig = Field(default_factory=CacheConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
     tasks: TaskConfig = Field(default_factory=TaskConfig)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
 
@@ -211,6 +230,7 @@ class DjangoConfig(BaseModel):
         """Cache, broker and results each get a database of their own, the Kubernetes
         values fit the workers; fill derived URLs."""
         failures = redis_layout_failures(self.cache_default, self.tasks)
+        failures += self.redis.failures() + sentinel_failures(self.redis, self.tasks)
         workers = self.tasks.dramatiq
         failures += self.kubernetes.failures(
             workers.queues, workers.worker_shutdown_timeout

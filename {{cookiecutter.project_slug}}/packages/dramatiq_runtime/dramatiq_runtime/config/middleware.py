@@ -22,7 +22,7 @@ TASK_RESULTS = f"{RUNTIME_MIDDLEWARE}.task_results.TaskResults"
 CURRENT_MESSAGE = "dramatiq.middleware.CurrentMessage"
 DAY_MS = 86_400_000
 
-REDIS_RATE_LIMITS = "dramatiq.rate_limits.backends.redis.RedisBackend"
+REDIS_RATE_LIMITS = f"{RUNTIME_PACKAGE}.redis_backends.RedisRateLimits"
 STUB_RATE_LIMITS = "dramatiq.rate_limits.backends.stub.StubBackend"
 
 
@@ -79,13 +79,14 @@ def stack(
     *,
     enabled: bool,
     broker_url: str,
+    connection: dict[str, Any],
 ) -> list[Component]:
     """Every middleware the broker gets, in order, with the models' values as arguments.
 
     ``enabled=False`` (a stub broker) leaves out what needs Redis.
     """
     rate_limits = (
-        Component(REDIS_RATE_LIMITS, {"url": broker_url})
+        Component(REDIS_RATE_LIMITS, {"url": broker_url, "connection": connection})
         if enabled
         else Component(STUB_RATE_LIMITS)
     )

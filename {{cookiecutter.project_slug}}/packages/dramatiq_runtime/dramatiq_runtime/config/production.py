@@ -45,8 +45,14 @@ class ProductionConfig(DjangoConfig):
 
     @model_validator(mode="after")
     def _redis_passwords(self) -> "ProductionConfig":
-        """Every Redis URL carries a password; derived URLs inherit the cache's."""
+        """REDIS_PASSWORD is set, or every Redis URL carries a password (derived URLs
+        inherit the cache's)."""
         failures = []
+        if self.redis.password:  # every role's client gets it
+            return self
+        if self.redis.uses_sentinel:
+            rule = "Redis needs a password in production: REDIS_PASSWORD, the servers'"
+            fail_at(type(self).__name__, [(("redis", "password"), None, rule)])
         chain = [
             (("cache_default", "redis_url"), self.cache_default.redis_url),
             (("tasks", "broker_url"), self.tasks.broker_url),

@@ -1,8 +1,6 @@
 """Dramatiq as Django sees it: broker, results and middleware, as plain settings data."""
 
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
-
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -14,6 +12,7 @@ from pydantic import (
 
 from . import middleware, redis_urls
 from .cache import CacheConfig
+from .redis_connection import RedisConfig
 from .errors import fail_at
 from .middleware import (
     REDIS_RATE_LIMITS,
@@ -26,9 +25,9 @@ from .tasks_api import DjangoTasksConfig
 from .tracking import TrackingConfig
 from .workers import DramatiqConfig
 
-REDIS_BROKER = "dramatiq.brokers.redis.RedisBroker"
+REDIS_BROKER = f"{RUNTIME_PACKAGE}.redis_backends.RedisBroker"
 STUB_BROKER = "dramatiq.brokers.stub.StubBroker"
-REDIS_RESULTS = "dramatiq.results.backends.redis.RedisBackend"
+REDIS_RESULTS = f"{RUNTIME_PACKAGE}.redis_backends.RedisResults"
 STUB_RESULTS = "dramatiq.results.backends.stub.StubBackend"
 NO_RESULTS = f"{RUNTIME_PACKAGE}.results_off.NoResults"
 # redis-py's default 5 s socket timeout breaks get_result(block=True) waits longer than 5 s.
@@ -163,25 +162,31 @@ class TaskConfig(BaseModel):
             roles["results"] = tasks.result_backend
         return roles
 
-    def to_django_config(self, cache: CacheConfig | None = None) -> dict[str, Any]:
+    def to_django_config(
+        self, cache: CacheConfig | None = None, redis: RedisConfig | None = None
+    ) -> dict[str, Any]:
         """The ``DRAMATIQ_*`` settings django_dramatiq reads, as plain data.
 
         ``DRAMATIQ_BROKER["MIDDLEWARE"]`` holds ``Component`` entries (path and
-        arguments); settings.py has the runtime build them into instances.
+        arguments); settings.py has the runtime build them into instances. Every Redis
+        client gets ``redis``'s connection (URL or Sentinel) beside its role's URL.
         """
         tasks = self.resolved(cache or CacheConfig())
+        redis = redis or RedisConfig()
+        connection = redis.client_options()
         settings: dict[str, Any] = {
             "DRAMATIQ_BROKER": {
                 "BROKER": REDIS_BROKER if tasks.enabled else STUB_BROKER,
-                "OPTIONS": tasks._broker_options(),
-                "MIDDLEWARE": tasks.middleware_stack(),
+                "OPTIONS": tasks._broker_options(redis),
+                "MIDDLEWARE": tasks.middleware_stack(connection),
             },
-            "DRAMATIQ_RATE_LIMITER_BACKEND": tasks._rate_limiter_settings(),
+            "DRAMATIQ_RATE_LIMITER_BACKEND": tasks._rate_limiter_settings(connection),
             "DRAMATIQ_TASKS_DATABASE": "default",
             "TASKS": tasks.django_tasks.settings(
                 tasks.dramatiq.queues,
                 tasks.broker_url if tasks.enabled else None,
                 tasks.namespace,
+                connection,
             ),
         }
         # Always a backend, so django_dramatiq always installs Results: an actor with
@@ -189,12 +194,14 @@ class TaskConfig(BaseModel):
         backend = REDIS_RESULTS if tasks.enabled else STUB_RESULTS
         settings["DRAMATIQ_RESULT_BACKEND"] = {
             "BACKEND": backend if tasks.use_results else NO_RESULTS,
-            "BACKEND_OPTIONS": tasks._results_options(),
+            "BACKEND_OPTIONS": tasks._results_options(connection),
             "MIDDLEWARE_OPTIONS": {"result_ttl": tasks.result_ttl},
         }
         return settings
 
-    def middleware_stack(self) -> list[Component]:
+    def middleware_stack(
+        self, connection: dict[str, Any] | None = None
+    ) -> list[Component]:
         """Every middleware of the broker, in order, with its arguments.
 
         django_dramatiq appends ``Results`` after these when results are on.
@@ -204,6 +211,7 @@ class TaskConfig(BaseModel):
             self.tracking,
             enabled=self.enabled,
             broker_url=self.broker_url,
+            connection=connection or RedisConfig().client_options(),
         )
 
     @property
@@ -225,37 +233,35 @@ class TaskConfig(BaseModel):
             "LOCK_BLOCKING_TIMEOUT": scheduler.lock_refresh / 1000,
         }
 
-    def _broker_options(self) -> dict[str, Any]:
+    def _broker_options(self, redis: RedisConfig) -> dict[str, Any]:
         if not self.enabled:
             return {}
         return {
             "url": self.broker_url,
+            "connection": redis.client_options(),
+            **redis.send_options(),
             "namespace": self.namespace,
             "heartbeat_timeout": self.dramatiq.heartbeat_timeout,
             "maintenance_chance": self.dramatiq.maintenance_chance,
         }
 
-    def _results_options(self) -> dict[str, Any]:
+    def _results_options(self, connection: dict[str, Any]) -> dict[str, Any]:
         if not self.enabled or not self.result_backend:
             return {}
-        parts = urlsplit(self.result_backend)
-        if "socket_timeout=" not in parts.query:
-            query = "&".join(
-                filter(None, [parts.query, f"socket_timeout={RESULTS_SOCKET_TIMEOUT}"])
-            )
-            parts = parts._replace(query=query)
         return {
-            "url": urlunsplit(parts),
+            "url": self.result_backend,
+            # A socket_timeout in the URL's query still wins (redis-py: URL over kwargs).
+            "connection": {**connection, "socket_timeout": RESULTS_SOCKET_TIMEOUT},
             "namespace": f"{self.namespace}-results",
             # <namespace>:<queue>:<actor>:<id> rather than a bare hash: keys can be
             # scanned, counted and expired per project.
             "use_namespace_prefix_keys": True,
         }
 
-    def _rate_limiter_settings(self) -> dict[str, Any]:
+    def _rate_limiter_settings(self, connection: dict[str, Any]) -> dict[str, Any]:
         if not self.enabled:
             return {"BACKEND": STUB_RATE_LIMITS}
         return {
             "BACKEND": REDIS_RATE_LIMITS,
-            "BACKEND_OPTIONS": {"url": self.broker_url},
+            "BACKEND_OPTIONS": {"url": self.broker_url, "connection": connection},
         }

@@ -30,7 +30,11 @@ class DjangoTasksConfig(BaseModel):
     )
 
     def settings(
-        self, queues: list[str], broker_url: str | None, namespace: str
+        self,
+        queues: list[str],
+        broker_url: str | None,
+        namespace: str,
+        connection: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """``TASKS``; no ``url`` (tasks disabled): results are not kept anywhere."""
         return {
@@ -39,6 +43,7 @@ class DjangoTasksConfig(BaseModel):
                 "QUEUES": list(queues),
                 "OPTIONS": {
                     "url": broker_url,
+                    "connection": connection or {},
                     "namespace": f"{namespace}-tasks",
                     "result_ttl": self.result_ttl,
                 },

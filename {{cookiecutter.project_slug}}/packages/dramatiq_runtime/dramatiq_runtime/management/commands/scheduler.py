@@ -65,7 +65,7 @@ class Command(CrontabCommand):  # type: ignore[valid-type,misc]
 
         for stop in STOP_SIGNALS:
             signal.signal(stop, crontab.kill_softly)
-        lock = scheduling.lock(tasks)
+        lock = scheduling.lock(tasks, settings.CONFIG.redis.client_options())
         refresh = tasks.scheduler.lock_refresh / 1000
         alive = functools.partial(scheduling.touch, tasks.scheduler.liveness_file)
         alive()

@@ -1,0 +1,220 @@
+"""Dramatiq's Redis broker, results and rate limits on clients that follow a failover.
+
+Each takes a role's ``url`` and the config's ``connection`` (``redis_clients``). The broker
+adds what a failover asks of a queue:
+
+- ``send()`` retries for up to ``failover_timeout`` ms (a new master is being chosen, an
+  isolated one refuses writes) and then raises ``BrokerUnavailable``: a message is never
+  dropped silently, and a web request that cannot enqueue fails rather than answering 200.
+- ``wait_replicas``: a send returns once that many replicas hold the message (``WAIT``),
+  so a master killed right after it loses nothing a sender was told was sent.
+- Messages a worker holds in Redis but not in memory come back when its connection does:
+  a fetch whose reply was lost, and delayed messages Dramatiq drops from memory on a
+  connection error (both would otherwise wait for the worker to stop).
+"""
+
+import logging
+import time
+from typing import Any
+
+import redis
+from dramatiq.brokers.redis import RedisBroker as DramatiqRedisBroker
+from dramatiq.brokers.redis import _RedisConsumer
+from dramatiq.common import current_millis
+from dramatiq.errors import BrokerConnectionError, ConnectionClosed
+from dramatiq.rate_limits.backends.redis import RedisBackend as DramatiqRateLimits
+from dramatiq.results.backends.redis import RedisBackend as DramatiqResults
+
+from . import redis_clients
+
+logger = logging.getLogger(__name__)
+
+# Replies that mean "not now, another node will take it": retried within the timeout.
+REFUSALS = ("NOREPLICAS", "MASTERDOWN", "LOADING", "TRYAGAIN")
+BACKOFF_CAP = 0.5  # seconds between send attempts, at most
+
+
+class BrokerUnavailable(BrokerConnectionError):
+    """A message could not be enqueued within the failover timeout; it was not sent."""
+
+
+class NotReplicated(redis.RedisError):
+    """Fewer replicas than ``wait_replicas`` acknowledged a write within ``wait_timeout``."""
+
+
+def retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, NotReplicated)):
+        return True
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith(REFUSALS)
+
+
+class _RecoveringConsumer(_RedisConsumer):
+    """Tracks the messages it handed out; after a lost connection, gives back the rest.
+
+    A paused server's timeout counts as a lost connection (Dramatiq only expects
+    ``ConnectionError``).
+    """
+
+    broker: "RedisBroker"
+
+    def __next__(self):
+        try:
+            if self.queue_name in self.broker.lost:
+                self.broker.recover(self.queue_name)
+            proxy = super().__next__()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.broker.lost.add(self.queue_name)
+            raise ConnectionClosed(exc) from None
+        except ConnectionClosed:
+            self.broker.lost.add(self.queue_name)
+            raise
+        if proxy is not None:
+            self.broker.held[self.queue_name].add(proxy.options["redis_message_id"])
+        return proxy
+
+    def ack(self, message):
+        super().ack(message)
+        self.broker.held[self.queue_name].discard(message.options["redis_message_id"])
+
+    def nack(self, message):
+        super().nack(message)
+        self.broker.held[self.queue_name].discard(message.options["redis_message_id"])
+
+    def requeue(self, messages):
+        messages = list(messages)
+        super().requeue(messages)
+        held = self.broker.held[self.queue_name]
+        for message in messages:
+            held.discard(message.options["redis_message_id"])
+
+
+class RedisBroker(DramatiqRedisBroker):
+    """Dramatiq's RedisBroker on a failover-following client; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        connection: dict[str, Any] | None = None,
+        failover_timeout: int = 15_000,
+        wait_replicas: int = 0,
+        wait_timeout: int = 1_000,
+        **options: Any,
+    ) -> None:
+        super().__init__(client=redis_clients.client(url, connection), **options)
+        self.failover_timeout = failover_timeout
+        self.wait_replicas = wait_replicas
+        self.wait_timeout = wait_timeout
+        self.held: dict[str, set[str]] = {}
+        self.lost: set[str] = set()
+
+    @property
+    def consumer_class(self):
+        return _RecoveringConsumer
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000):
+        self.held.setdefault(queue_name, set())
+        return super().consume(queue_name, prefetch, timeout)
+
+    def do_enqueue(self, queue_name: str, message_id: str, payload: bytes) -> None:
+        """Enqueue, retrying refusals and lost connections until ``failover_timeout``."""
+        deadline = time.monotonic() + self.failover_timeout / 1000
+        attempt = 0
+        while True:
+            try:
+                return self._enqueue_once(queue_name, message_id, payload)
+            except Exception as exc:
+                if not retryable(exc):
+                    raise
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BrokerUnavailable(
+                        f"could not enqueue on {queue_name!r} within the failover "
+                        f"timeout ({self.failover_timeout} ms, REDIS_FAILOVER_TIMEOUT): "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                attempt += 1
+                if attempt == 1:
+                    logger.warning("Enqueue on %r failed (%r); retrying.", queue_name, exc)
+                time.sleep(min(BACKOFF_CAP, 0.05 * 2**attempt, left))
+
+    def _enqueue_once(self, queue_name: str, message_id: str, payload: bytes) -> None:
+        if not self.wait_replicas:
+            self._dispatch("enqueue")(queue_name, message_id, payload)
+            return
+        # WAIT counts the writes of its own connection: one pipeline holds both.
+        pipe = self.client.pipeline(transaction=False)
+        self.scripts["dispatch"](
+            keys=[self.namespace],
+            args=[
+                "enqueue",
+                current_millis(),
+                queue_name,
+                self.broker_id,
+                self.heartbeat_timeout,
+                self.dead_message_ttl,
+                0,  # no maintenance on a send that waits for replicas
+                self._max_unpack_size(),
+                message_id,
+                payload,
+            ],
+            client=pipe,
+        )
+        pipe.wait(self.wait_replicas, self.wait_timeout)
+        _, replicas = pipe.execute()
+        if replicas < self.wait_replicas:
+            raise NotReplicated(
+                f"{replicas} of {self.wait_replicas} replicas acknowledged the message "
+                f"within {self.wait_timeout} ms"
+            )
+
+    def recover(self, queue_name: str) -> None:
+        """Give back what this worker's acks set holds for the queue but no thread does.
+
+        A delay queue's messages live only in the consumer's memory, which Dramatiq
+        empties on a connection error: all of them come back.
+        """
+        held = self.held.setdefault(queue_name, set())
+        if queue_name.endswith(".DQ"):
+            held.clear()
+        acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+        stale = [
+            member.decode() if isinstance(member, bytes) else member
+            for member in self.client.smembers(acks)
+        ]
+        stale = [message_id for message_id in stale if message_id not in held]
+        if stale:
+            self.do_requeue(queue_name, *stale)
+            logger.warning(
+                "Connection to Redis back: gave back %d message(s) of %r this worker "
+                "no longer held.",
+                len(stale),
+                queue_name,
+            )
+        self.lost.discard(queue_name)
+
+
+class RedisResults(DramatiqResults):
+    """Dramatiq's Redis results backend on a failover-following client."""
+
+    def __init__(
+        self, *, url: str, connection: dict[str, Any] | None = None, **options: Any
+    ) -> None:
+        super().__init__(client=redis_clients.client(url, connection), **options)
+
+
+class RedisRateLimits(DramatiqRateLimits):
+    """Dramatiq's Redis rate-limit backend on a failover-following client."""
+
+    def __init__(
+        self, *, url: str, connection: dict[str, Any] | None = None, **options: Any
+    ) -> None:
+        super().__init__(client=redis_clients.client(url, connection), **options)
+
+
+__all__ = [
+    "BrokerUnavailable",
+    "RedisBroker",
+    "RedisRateLimits",
+    "RedisResults",
+]
