@@ -10,6 +10,7 @@ are often the only copy of work that failed, so each action is written to the ad
 import logging
 from typing import cast
 
+import redis
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
@@ -42,12 +43,17 @@ def require(request: HttpRequest, permission: str) -> None:
 def queues_page(request: HttpRequest) -> HttpResponse:
     require(request, VIEW_QUEUES)
     view = BrokerView()
-    clients = view.clients()
-    workers = view.workers(clients)
-    context = {
-        **admin.site.each_context(request),
-        "title": "Queues",
-        "queues": view.queues(settings.CONFIG.tasks.dramatiq.queues, workers),
+    context = {**admin.site.each_context(request), "title": "Queues"}
+    try:
+        clients = view.clients()
+        workers = view.workers(clients)
+        queues = view.queues(settings.CONFIG.tasks.dramatiq.queues, workers)
+    except redis.RedisError as exc:  # failing over, or down: say so, and come back later
+        logger.warning("Queues page: the broker is unavailable: %r", exc)
+        context["unavailable"] = type(exc).__name__
+        return render(request, "admin/tasks/queues.html", context, status=503)
+    context |= {
+        "queues": queues,
         "workers": workers,
         "senders": len(clients) - len(workers),
         "heartbeat_timeout": view.heartbeat_timeout / 1000,

@@ -4,7 +4,8 @@
 anyone checking a deployment) send records, break something (kill a worker, restart
 Redis), and count from the trace: a message never completed is lost, one completed twice
 is a duplicate. The trace lives in the cache's Redis database under the cache key prefix,
-apart from the broker under test, and expires after a day. ``noop`` does nothing, so a
+apart from the broker under test (or at ``tasks.probe_trace_url``, off a Redis failing
+over), and expires after a day. ``noop`` does nothing, so a
 benchmark of it measures what the worker and its middleware cost; ``noop_task`` is the same
 through Django's ``@task`` API.
 """
@@ -44,9 +45,12 @@ def store() -> redis.Redis:
     with _store_lock:
         if _store is None:
             config = settings.CONFIG
-            _store = redis_clients.client(
-                config.cache_default.url, config.redis.client_options()
-            )
+            if config.tasks.probe_trace_url:  # off the Redis under test
+                _store = redis.Redis.from_url(config.tasks.probe_trace_url)
+            else:
+                _store = redis_clients.client(
+                    config.cache_default.url, config.redis.client_options()
+                )
         return _store
 
 

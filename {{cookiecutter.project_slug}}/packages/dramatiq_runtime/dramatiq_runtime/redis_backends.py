@@ -29,8 +29,6 @@ from . import redis_clients
 
 logger = logging.getLogger(__name__)
 
-# Replies that mean "not now, another node will take it": retried within the timeout.
-REFUSALS = ("NOREPLICAS", "MASTERDOWN", "LOADING", "TRYAGAIN")
 BACKOFF_CAP = 0.5  # seconds between send attempts, at most
 
 
@@ -43,9 +41,8 @@ class NotReplicated(redis.RedisError):
 
 
 def retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, NotReplicated)):
-        return True
-    return isinstance(exc, redis.ResponseError) and str(exc).startswith(REFUSALS)
+    """Lost connections (refusals become those: ``redis_clients``) and too few replicas."""
+    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError, NotReplicated))
 
 
 class _RecoveringConsumer(_RedisConsumer):
@@ -134,8 +131,8 @@ class RedisBroker(DramatiqRedisBroker):
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
                 attempt += 1
-                if attempt == 1:
-                    logger.warning("Enqueue on %r failed (%r); retrying.", queue_name, exc)
+                if True:
+                    logger.warning("Enqueue on %r failed (%r); retrying.", queue_name, str(exc)[-120:])
                 time.sleep(min(BACKOFF_CAP, 0.05 * 2**attempt, left))
 
     def _enqueue_once(self, queue_name: str, message_id: str, payload: bytes) -> None:

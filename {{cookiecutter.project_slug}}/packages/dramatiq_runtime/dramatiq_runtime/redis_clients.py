@@ -4,16 +4,19 @@ A role names its database by URL (``config.redis_urls``); ``connection`` (the co
 ``RedisConfig.client_options()``) says how to reach the server:
 
 - a URL alone: a managed Redis keeps one endpoint and swaps the primary behind it, and a
-  connection opened before the swap reaches the old primary, now a replica, whose writes
-  answer ``READONLY`` (dramatiq issue 628). Our connections turn that reply into a dropped
-  connection and a ``ConnectionError``, which the client's retry sends again on a new one.
-- ``sentinels``: redis-py's Sentinel pool asks them for the master on every new connection
-  and does the same on ``READONLY``.
+  connection opened before the swap still reaches the old primary, now a replica;
+- ``sentinels``: redis-py's Sentinel pool asks them for the master on every new connection.
 
-Either way a command waits at most ``socket_timeout`` for its reply (a paused server is
-given up, not waited on forever) and is retried a few times with a short backoff.
+Either way a connection that meets a refusal drops itself and raises ``ConnectionError``,
+which the client's retry sends again on a new connection, to the new primary: ``READONLY``
+(a demoted server, dramatiq issue 628) and ``NOREPLICAS`` (an isolated master under
+``min-replicas-to-write``: a paused master back after the sentinels replaced it refuses
+writes until they demote it, seconds later). A refused write was not applied, so sending
+it again is safe. A command waits at most ``socket_timeout`` for its reply: a paused
+server is given up, not waited on forever.
 """
 
+import re
 from typing import Any
 
 import redis
@@ -24,19 +27,34 @@ from redis.connection import (
     SSLConnection,
     UnixDomainSocketConnection,
 )
-from redis.exceptions import ConnectionError, ReadOnlyError, TimeoutError
+from redis.exceptions import (
+    ConnectionError,
+    MasterDownError,
+    ReadOnlyError,
+    ResponseError,
+    TimeoutError,
+)
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelConnectionPool
+from redis.sentinel import (
+    Sentinel,
+    SentinelConnectionPool,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+)
 
 from .config.redis_urls import db_of
 
 RETRIES = 3
-URL_OPTIONS = ("socket_timeout", "password")  # a connection's options every client takes
 CONNECT_TIMEOUT = 5.0  # seconds
+URL_OPTIONS = ("socket_timeout", "password")  # a connection's options every client takes
+# The refusal redis-py has no class for (READONLY and MASTERDOWN have theirs, their code
+# stripped). A pipeline's error starts "Command # 1 (...) of pipeline caused error: ".
+NOREPLICAS = re.compile(r"(^|error: )NOREPLICAS ")
+REFUSED = (ReadOnlyError, MasterDownError)
 
 
 def retry() -> Retry:
-    """A few tries 50 ms to 1 s apart: a reconnect after READONLY, a blip, a new master."""
+    """A few tries 50 ms to 1 s apart: a reconnect after a refusal, a blip, a new master."""
     return Retry(
         ExponentialBackoff(cap=1.0, base=0.05),
         RETRIES,
@@ -44,31 +62,36 @@ def retry() -> Retry:
     )
 
 
-class _DropOnReadOnly:
-    """A connection that leaves a demoted server: READONLY becomes a ConnectionError.
-
-    The write was refused, so sending it again on a new connection is safe.
-    """
+class _DropOnRefusal:
+    """A connection that leaves a server refusing writes for a failover's sake."""
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().read_response(*args, **kwargs)  # type: ignore[misc]
-        except ReadOnlyError as exc:
+        except ResponseError as exc:
+            if not (isinstance(exc, REFUSED) or NOREPLICAS.search(str(exc))):
+                raise
             self.disconnect()  # type: ignore[attr-defined]
-            raise ConnectionError(
-                f"{exc} (the server was demoted: reconnecting to the endpoint)"
-            ) from exc
+            raise ConnectionError(f"{exc} (failing over: reconnecting)") from exc
 
 
-class HealingConnection(_DropOnReadOnly, Connection):
+class HealingConnection(_DropOnRefusal, Connection):
     pass
 
 
-class HealingSSLConnection(_DropOnReadOnly, SSLConnection):
+class HealingSSLConnection(_DropOnRefusal, SSLConnection):
     pass
 
 
-class HealingUnixConnection(_DropOnReadOnly, UnixDomainSocketConnection):
+class HealingUnixConnection(_DropOnRefusal, UnixDomainSocketConnection):
+    pass
+
+
+class HealingSentinelConnection(_DropOnRefusal, SentinelManagedConnection):
+    pass
+
+
+class HealingSentinelSSLConnection(_DropOnRefusal, SentinelManagedSSLConnection):
     pass
 
 
@@ -96,7 +119,8 @@ def pool(
         return ConnectionPool.from_url(
             url, connection_class=HEALING[scheme], **found
         )
-    secure = {"ssl": True} if connection.get("tls") else {}
+    tls = bool(connection.get("tls"))
+    secure = {"ssl": True} if tls else {}
     manager = Sentinel(
         [tuple(address) for address in sentinels],
         sentinel_kwargs={
@@ -110,7 +134,9 @@ def pool(
         connection["master"],
         manager,
         db=db_of(url) or 0,
-        **secure,
+        connection_class=HealingSentinelSSLConnection
+        if tls
+        else HealingSentinelConnection,
         **found,
     )
 

@@ -37,12 +37,20 @@ class RedisServer:
         self.password = password
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        self.extra: list[str] = []
 
     def url(self, db: int = 0) -> str:
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}127.0.0.1:{self.port}/{db}"
 
-    def start(self) -> "RedisServer":
+    def client(self) -> redis.Redis:
+        return redis.Redis(
+            port=self.port, password=self.password or None, socket_timeout=1
+        )
+
+    def start(self, extra: list[str] | None = None) -> "RedisServer":
+        """Start it; ``extra`` are more ``--name value`` arguments (kept for restarts)."""
+        self.extra = self.extra if extra is None else extra
         options = {
             "port": self.port,
             "bind": "127.0.0.1",
@@ -56,15 +64,14 @@ class RedisServer:
         argv = [server_binary()]
         for name, value in options.items():
             argv += [f"--{name}", str(value)]
+        argv += self.extra
         self.process = subprocess.Popen(
             argv,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        client = redis.Redis(
-            port=self.port, password=self.password or None, socket_timeout=1
-        )
+        client = self.client()
         process = self.process
 
         def answers() -> bool:

@@ -191,7 +191,12 @@ def run_scheduler(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 class Schedulers:
     """Scheduler processes and a worker in one namespace; each send of ``record`` counted."""
 
-    def __init__(self, tmp_path: Path, shared_db: dict[str, str]):
+    def __init__(
+        self,
+        tmp_path: Path,
+        shared_db: dict[str, str],
+        extra: dict[str, str] | None = None,
+    ):
         self.tmp = tmp_path
         self.run = uuid.uuid4().hex
         self.namespace = f"{CONFIG.tasks.namespace}-sched-{self.run[:8]}"
@@ -203,6 +208,7 @@ class Schedulers:
             "SCHEDULER_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
             "SCHEDULER_LOCK_REFRESH": str(LOCK_REFRESH),
             "PYTHONUNBUFFERED": "1",
+            **(extra or {}),
         }
         self.processes: dict[str, subprocess.Popen] = {}
         with self.log("worker").open("w") as log:

@@ -247,7 +247,7 @@ class DjangoConfig(BaseModel):
         data["cache_default"]["redis_url"] = redis_urls.masked(
             self.cache_default.redis_url
         )
-        for key in ("broker_url", "result_backend"):
+        for key in ("broker_url", "result_backend", "probe_trace_url"):
             if data["tasks"][key]:
                 data["tasks"][key] = redis_urls.masked(data["tasks"][key])
         return {"environment": self.environment, **data}

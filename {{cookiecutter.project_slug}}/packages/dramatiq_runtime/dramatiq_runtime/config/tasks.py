@@ -60,6 +60,11 @@ class TaskConfig(BaseModel):
         default=False,
         description="Register the probe actors tests and benchmarks send (never in production)",
     )
+    probe_trace_url: str = Field(
+        default="",
+        description="Redis URL of the probes' trace (empty: the cache's); a fault test "
+        "keeps it off the Redis it breaks",
+    )
     broker_db: int = Field(
         default=1,
         ge=0,
@@ -103,7 +108,7 @@ class TaskConfig(BaseModel):
         "enabled (a JSON list in the environment)",
     )
 
-    @field_validator("broker_url", "result_backend", mode="before")
+    @field_validator("broker_url", "result_backend", "probe_trace_url", mode="before")
     @classmethod
     def _url(cls, value):
         if value is None or value == "":
