@@ -402,3 +402,60 @@ def test_a_broken_compose_file_fails_the_engine_test(baked, stacks):
     with pytest.raises(AssertionError, match="up --wait failed") as failure:
         stack.up(timeout=240)
     assert "worker" in str(failure.value)
+
+
+def test_ha_stack_fails_over_without_losing_a_message(baked, stacks):
+    """compose.ha.yaml: the Redis master's process killed mid-run (Docker restarts it, the
+    sentinels have replaced it and demote it); sends made during the failover wait it out.
+    """
+    project = baked("pg", PROD_PYTHON)
+    password = next(
+        line.split("=", 1)[1]
+        for line in (project / ".env").read_text().splitlines()
+        if line.startswith("REDIS_PASSWORD=")
+    )
+    with (project / ".env").open("a") as env_file:
+        # The probes' trace on the single cache server, off the Redis set that fails over.
+        env_file.write("TASKS_PROBES=true\n")
+        env_file.write(f"TASKS_PROBE_TRACE_URL=redis://:{password}@redis-cache:6379/5\n")
+    stack = Stack(project, "ha", "compose.prod.yaml", env_file=True)
+    stack.base += ["-f", "compose.ha.yaml", "--profile", "single-redis"]
+    stacks.append(stack)
+    stack.up()
+    probe = Probe(stack, project.name)
+    sentinel = ("exec", "-T", "sentinel-1", "redis-cli", "-p", "26379", "--no-auth-warning")
+
+    def master() -> str:
+        out = stack.compose(*sentinel, "sentinel", "get-master-addr-by-name", project.name)
+        return out.stdout.split()[0]
+
+    assert master() == "redis-master"
+    run_id, ids = probe.send(2000, seconds=0.5)  # ~8 s on 128 threads
+    wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
+    os.kill(stack.main_pid("redis-master"), signal.SIGKILL)
+    killed = time.monotonic()
+    during, during_ids = probe.send(200, seconds=0.0)  # waits out the failover
+    sent_after = time.monotonic() - killed
+    wait_until(
+        lambda: probe.tally(during, during_ids)["completed"] > 0, 120, "a task after the kill"
+    )
+    first_after = time.monotonic() - killed
+    counts = probe.finish("HA: Redis master SIGKILL mid-run", run_id, ids, timeout=300)
+    during_counts = probe.finish("HA: sent during the failover", during, during_ids, timeout=120)
+    new_master = master()
+    figure(
+        f"fault HA Redis master SIGKILL: sentinels chose {new_master}; 200 sends made during "
+        f"the failover returned after {sent_after:.1f} s; first of them completed "
+        f"{first_after:.1f} s after the kill"
+    )
+    assert new_master != "redis-master"
+    assert counts["lost"] == 0 and during_counts["lost"] == 0
+    # The killed master came back (restart policy) and the sentinels made it a replica.
+    role = ("exec", "-T", "redis-master", "redis-cli", "--no-auth-warning", "role")
+    wait_until(
+        lambda: stack.compose(*role, check=False).stdout.startswith("slave"),
+        120,
+        "the old master back as a replica",
+        interval=2,
+    )
+    assert stack.health("worker-default") == "healthy"

@@ -8,9 +8,10 @@ adds what a failover asks of a queue:
   dropped silently, and a web request that cannot enqueue fails rather than answering 200.
 - ``wait_replicas``: a send returns once that many replicas hold the message (``WAIT``),
   so a master killed right after it loses nothing a sender was told was sent.
-- Messages a worker holds in Redis but not in memory come back when its connection does:
-  a fetch whose reply was lost, and delayed messages Dramatiq drops from memory on a
-  connection error (both would otherwise wait for the worker to stop).
+- Messages a worker holds in Redis but not in memory come back when its connection does,
+  and every ``RECOVER_EVERY`` s (a client's own retry can hide the lost connection): a
+  fetch whose reply was lost, and delayed messages Dramatiq drops from memory on a
+  connection error. Both would otherwise wait for the worker to stop (dramatiq issue 527).
 """
 
 import logging
@@ -30,6 +31,7 @@ from . import redis_clients
 logger = logging.getLogger(__name__)
 
 BACKOFF_CAP = 0.5  # seconds between send attempts, at most
+RECOVER_EVERY = 10.0  # seconds between a consumer's looks for what it no longer holds
 
 
 class BrokerUnavailable(BrokerConnectionError):
@@ -56,7 +58,7 @@ class _RecoveringConsumer(_RedisConsumer):
 
     def __next__(self):
         try:
-            if self.queue_name in self.broker.lost:
+            if self._recovery_due():
                 self.broker.recover(self.queue_name)
             proxy = super().__next__()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -68,6 +70,14 @@ class _RecoveringConsumer(_RedisConsumer):
         if proxy is not None:
             self.broker.held[self.queue_name].add(proxy.options["redis_message_id"])
         return proxy
+
+    def _recovery_due(self) -> bool:
+        """After a lost connection, or now and then while every message fetched has been
+        handed out (one still in the fetch's cache is in no thread's hands yet)."""
+        if self.queue_name in self.broker.lost:
+            return True
+        due = self.broker.next_recovery.get(self.queue_name, 0.0)
+        return not self.message_cache and time.monotonic() >= due
 
     def ack(self, message):
         super().ack(message)
@@ -104,6 +114,7 @@ class RedisBroker(DramatiqRedisBroker):
         self.wait_timeout = wait_timeout
         self.held: dict[str, set[str]] = {}
         self.lost: set[str] = set()
+        self.next_recovery: dict[str, float] = {}
 
     @property
     def consumer_class(self):
@@ -169,10 +180,11 @@ class RedisBroker(DramatiqRedisBroker):
         """Give back what this worker's acks set holds for the queue but no thread does.
 
         A delay queue's messages live only in the consumer's memory, which Dramatiq
-        empties on a connection error: all of them come back.
+        empties on a connection error: then all of them come back.
         """
+        self.next_recovery[queue_name] = time.monotonic() + RECOVER_EVERY
         held = self.held.setdefault(queue_name, set())
-        if queue_name.endswith(".DQ"):
+        if queue_name.endswith(".DQ") and queue_name in self.lost:
             held.clear()
         acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
         stale = [
@@ -183,8 +195,8 @@ class RedisBroker(DramatiqRedisBroker):
         if stale:
             self.do_requeue(queue_name, *stale)
             logger.warning(
-                "Connection to Redis back: gave back %d message(s) of %r this worker "
-                "no longer held.",
+                "Gave back %d message(s) of %r this worker held in Redis but not in "
+                "memory (a lost connection).",
                 len(stale),
                 queue_name,
             )
