@@ -19,7 +19,7 @@ import sys
 import pytest
 from compose_native import NativeStack, compose_config, validate
 
-from conftest import PYTHON, run
+from conftest import BIN, PYTHON, run
 
 COMBINATIONS = list(
     itertools.product(["postgresql", "sqlite"], [True, False], [True, False], [True, False])
@@ -51,6 +51,34 @@ def parent_pid(pid: int) -> int:
 def effective_config(project, environment) -> dict:
     out = run([PYTHON, "manage.py", "taskconfig"], cwd=project, env=environment)
     return json.loads(out.stdout)
+
+
+def check_ha_layout(project) -> None:
+    """compose.ha.yaml over compose.prod.yaml: every service that runs Django reaches Redis
+    through the sentinels (and its config accepts that), none waits on the single servers."""
+    out = run(
+        [BIN / "docker-compose", "-f", "compose.prod.yaml", "-f", "compose.ha.yaml", "config",
+         "--format", "json"],
+        cwd=project,
+    )
+    services = json.loads(out.stdout)["services"]
+    assert "redis-broker" not in services and "redis-cache" not in services  # profile only
+    sentinels = [name for name in services if name.startswith("sentinel-")]
+    assert len(sentinels) == 3
+    master = " ".join(services["redis-master"]["command"])
+    assert "--min-replicas-to-write 1" in master and "--appendonly yes" in master
+    for replica in ("redis-replica-1", "redis-replica-2"):
+        assert "--replicaof redis-master 6379" in " ".join(services[replica]["command"])
+    django = [n for n, s in services.items() if "manage.py" in (s.get("command") or [])]
+    assert {"web", "migrate"} <= set(django)
+    for name in django:
+        environment = {k: str(v) for k, v in services[name]["environment"].items()}
+        assert environment["REDIS_SENTINELS"].count(":26379") == 3, name
+        assert environment["REDIS_WAIT_REPLICAS"] == "1", name
+        waits_on = set(services[name].get("depends_on", {}))
+        assert set(sentinels) <= waits_on and not waits_on & {"redis-broker", "redis-cache"}
+    redis = effective_config(project, environment)["redis"]  # the last service's
+    assert redis["sentinel_master"] == project.name and redis["password"] == "**********"
 
 
 def check_production_layout(project) -> None:
@@ -139,6 +167,7 @@ def test_stack_runs_natively(
     validate(project, compose_file)
     if compose_file == "compose.prod.yaml":
         check_production_layout(project)
+        check_ha_layout(project)
     answered = smoke(project, compose_file, tmp_path / "native")
     assert sorted(answered) == ["background", "critical", "default"]
     print(

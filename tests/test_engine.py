@@ -405,8 +405,9 @@ def test_a_broken_compose_file_fails_the_engine_test(baked, stacks):
 
 
 def test_ha_stack_fails_over_without_losing_a_message(baked, stacks):
-    """compose.ha.yaml: the Redis master's process killed mid-run (Docker restarts it, the
-    sentinels have replaced it and demote it); sends made during the failover wait it out.
+    """compose.ha.yaml: the Redis master paused mid-run (a freeze Docker's restart policy
+    does not undo), replaced by the sentinels, then resumed as a stale master and demoted;
+    sends made while it is paused wait the failover out.
     """
     project = baked("pg", PROD_PYTHON)
     password = next(
@@ -430,27 +431,30 @@ def test_ha_stack_fails_over_without_losing_a_message(baked, stacks):
         return out.stdout.split()[0]
 
     assert master() == "redis-master"
-    run_id, ids = probe.send(2000, seconds=0.5)  # ~8 s on 128 threads
+    run_id, ids = probe.send(2000, seconds=1.0)  # ~16 s on 128 threads
     wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
-    os.kill(stack.main_pid("redis-master"), signal.SIGKILL)
-    killed = time.monotonic()
-    during, during_ids = probe.send(200, seconds=0.0)  # waits out the failover
-    sent_after = time.monotonic() - killed
-    wait_until(
-        lambda: probe.tally(during, during_ids)["completed"] > 0, 120, "a task after the kill"
-    )
-    first_after = time.monotonic() - killed
-    counts = probe.finish("HA: Redis master SIGKILL mid-run", run_id, ids, timeout=300)
+    stack.compose("pause", "redis-master")
+    paused = time.monotonic()
+    try:
+        during, during_ids = probe.send(200, seconds=0.0)  # waits out the failover
+        sent_after = time.monotonic() - paused
+        new_master = master()
+        wait_until(
+            lambda: probe.tally(during, during_ids)["completed"] > 0, 120, "a task after"
+        )
+        first_after = time.monotonic() - paused
+    finally:
+        stack.compose("unpause", "redis-master")
+    counts = probe.finish("HA: Redis master paused mid-run", run_id, ids, timeout=300)
     during_counts = probe.finish("HA: sent during the failover", during, during_ids, timeout=120)
-    new_master = master()
     figure(
-        f"fault HA Redis master SIGKILL: sentinels chose {new_master}; 200 sends made during "
-        f"the failover returned after {sent_after:.1f} s; first of them completed "
-        f"{first_after:.1f} s after the kill"
+        f"fault HA Redis master paused: sentinels chose {new_master}; the first of 200 sends "
+        f"made during the failover returned after {sent_after:.1f} s; the first of them "
+        f"completed {first_after:.1f} s after the pause"
     )
     assert new_master != "redis-master"
     assert counts["lost"] == 0 and during_counts["lost"] == 0
-    # The killed master came back (restart policy) and the sentinels made it a replica.
+    # The stale master, resumed, refuses writes until the sentinels make it a replica.
     role = ("exec", "-T", "redis-master", "redis-cli", "--no-auth-warning", "role")
     wait_until(
         lambda: stack.compose(*role, check=False).stdout.startswith("slave"),

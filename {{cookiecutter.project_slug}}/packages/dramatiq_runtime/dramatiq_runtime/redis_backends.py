@@ -143,7 +143,11 @@ class RedisBroker(DramatiqRedisBroker):
                     ) from exc
                 attempt += 1
                 if True:
-                    logger.warning("Enqueue on %r failed (%r); retrying.", queue_name, str(exc)[-120:])
+                    logger.warning(
+                        "Enqueue on %r failed (%r); retrying.",
+                        queue_name,
+                        str(exc)[-120:],
+                    )
                 time.sleep(min(BACKOFF_CAP, 0.05 * 2**attempt, left))
 
     def _enqueue_once(self, queue_name: str, message_id: str, payload: bytes) -> None:

@@ -46,7 +46,10 @@ from .config.redis_urls import db_of
 
 RETRIES = 3
 CONNECT_TIMEOUT = 5.0  # seconds
-URL_OPTIONS = ("socket_timeout", "password")  # a connection's options every client takes
+URL_OPTIONS = (
+    "socket_timeout",
+    "password",
+)  # a connection's options every client takes
 # The refusal redis-py has no class for (READONLY and MASTERDOWN have theirs, their code
 # stripped). A pipeline's error starts "Command # 1 (...) of pipeline caused error: ".
 NOREPLICAS = re.compile(r"(^|error: )NOREPLICAS ")
@@ -116,9 +119,7 @@ def pool(
     sentinels = connection.get("sentinels")
     if not sentinels:
         scheme = url.split(":", 1)[0]
-        return ConnectionPool.from_url(
-            url, connection_class=HEALING[scheme], **found
-        )
+        return ConnectionPool.from_url(url, connection_class=HEALING[scheme], **found)
     tls = bool(connection.get("tls"))
     secure = {"ssl": True} if tls else {}
     manager = Sentinel(

@@ -1,6 +1,7 @@
 """Redis as self-hosting runs it: a master, two replicas and three sentinels, each a real
 process on a free port; and a relay that stands in for a managed Redis's one endpoint."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -108,7 +109,8 @@ class SentinelSet:
     def _acquainted(self) -> bool:
         try:
             return all(
-                int(self.sentinel(i).sentinel_master(MASTER)["num-other-sentinels"]) == 2
+                int(self.sentinel(i).sentinel_master(MASTER)["num-other-sentinels"])
+                == 2
                 for i in range(3)
             )
         except redis.RedisError:
@@ -165,7 +167,9 @@ class SentinelSet:
             stop_process(process, timeout=10)
         for server in self.servers:
             if server.process and server.process.poll() is None:
-                os.kill(server.process.pid, signal.SIGCONT)  # a paused one must hear TERM
+                os.kill(
+                    server.process.pid, signal.SIGCONT
+                )  # a paused one must hear TERM
             server.stop()
 
 
@@ -214,10 +218,8 @@ class Relay:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self.closed = True

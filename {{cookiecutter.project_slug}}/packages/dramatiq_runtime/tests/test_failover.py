@@ -35,7 +35,9 @@ from .test_scheduler import EVERY, Schedulers, per_tick
 CONFIG = settings.CONFIG
 SENT = 2000
 TASK_SECONDS = 0.002
-SEND_EVERY = 0.004  # seconds between sends: 2,000 take about 8 s, the fault lands mid-run
+SEND_EVERY = (
+    0.004  # seconds between sends: 2,000 take about 8 s, the fault lands mid-run
+)
 FAULT_AFTER = 600  # sends before the fault
 WORKER = ("--processes", "2", "--threads", "4")
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -62,7 +64,9 @@ class Sender(threading.Thread):
         self.run_id = uuid.uuid4().hex
         self.acknowledged: list[str] = []
         self.refused: list[str] = []
-        self.after_fault: list[str] = []  # acknowledged sends made after the fault began
+        self.after_fault: list[
+            str
+        ] = []  # acknowledged sends made after the fault began
         self.fault_at: float | None = None
 
     def run(self) -> None:
@@ -105,7 +109,9 @@ def measure(sender: Sender, timeout: float = 120) -> dict[str, float]:
             "recovery": recovery,
         }
 
-    wait_until(lambda: counts()["lost"] == 0, timeout, "every acknowledged send", counts)
+    wait_until(
+        lambda: counts()["lost"] == 0, timeout, "every acknowledged send", counts
+    )
     time.sleep(1)  # a late duplicate would show up now
     return counts()
 
@@ -197,7 +203,9 @@ def test_a_managed_style_swap_heals_without_a_restart(shared_db, tmp_path):
         servers.append(RedisServer(tmp_path / name, password=PASSWORD))
     primary, replica = servers
     primary.start(["--masterauth", PASSWORD])
-    replica.start(["--masterauth", PASSWORD, "--replicaof", "127.0.0.1", str(primary.port)])
+    replica.start(
+        ["--masterauth", PASSWORD, "--replicaof", "127.0.0.1", str(primary.port)]
+    )
     relay = Relay(primary.port)
     namespace = f"{CONFIG.tasks.namespace}-managed-{uuid.uuid4().hex[:8]}"
     env = {
@@ -258,7 +266,9 @@ def test_a_send_gives_up_after_the_failover_timeout_and_says_so(tmp_path):
     with pytest.raises(BrokerUnavailable) as info:
         send_records(1, broker=broker)
     waited = time.monotonic() - started
-    assert "within the failover timeout (1500 ms, REDIS_FAILOVER_TIMEOUT)" in str(info.value)
+    assert "within the failover timeout (1500 ms, REDIS_FAILOVER_TIMEOUT)" in str(
+        info.value
+    )
     assert 1.5 <= waited < 15, waited
 
 

@@ -17,8 +17,8 @@ from . import names, redis_urls
 from .cache import CacheConfig
 from .errors import fail_at, with_failures
 from .kubernetes import KubernetesConfig
-from .redis_connection import RedisConfig
 from .names import comma_separated
+from .redis_connection import RedisConfig
 from .tasks import TaskConfig
 
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-only-never-use-this-in-production"

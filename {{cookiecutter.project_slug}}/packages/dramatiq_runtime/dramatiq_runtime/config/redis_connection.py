@@ -44,7 +44,8 @@ class RedisConfig(BaseModel):
         description="The service name the sentinels monitor (sentinel monitor NAME)",
     )
     sentinel_password: SecretStr | None = Field(
-        default=None, description="Password of the sentinels (requirepass in sentinel.conf)"
+        default=None,
+        description="Password of the sentinels (requirepass in sentinel.conf)",
     )
     password: SecretStr | None = Field(
         default=None,
@@ -97,7 +98,9 @@ class RedisConfig(BaseModel):
     @classmethod
     def _master(cls, name: str) -> str:
         if name and not re.fullmatch(MASTER_NAME, name):
-            raise ValueError("must be the sentinels' service name: letters, digits, _ . -")
+            raise ValueError(
+                "must be the sentinels' service name: letters, digits, _ . -"
+            )
         return name
 
     @property
@@ -112,7 +115,7 @@ class RedisConfig(BaseModel):
                 rule = "is required with REDIS_SENTINELS (the name in 'sentinel monitor NAME')"
                 return [(("redis", "sentinel_master"), "", rule)]
             return []
-        failures = []
+        failures: list[tuple[tuple[str, ...], Any, str]] = []
         url_only = {
             "sentinel_master": "needs REDIS_SENTINELS",
             "sentinel_password": "needs REDIS_SENTINELS",

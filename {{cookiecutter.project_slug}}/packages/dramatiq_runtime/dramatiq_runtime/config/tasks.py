@@ -1,6 +1,7 @@
 """Dramatiq as Django sees it: broker, results and middleware, as plain settings data."""
 
 from typing import Any, ClassVar
+
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -12,7 +13,6 @@ from pydantic import (
 
 from . import middleware, redis_urls
 from .cache import CacheConfig
-from .redis_connection import RedisConfig
 from .errors import fail_at
 from .middleware import (
     REDIS_RATE_LIMITS,
@@ -20,6 +20,7 @@ from .middleware import (
     STUB_RATE_LIMITS,
     Component,
 )
+from .redis_connection import RedisConfig
 from .schedules import Schedule, SchedulerConfig, parsed_schedules, queue_failures
 from .tasks_api import DjangoTasksConfig
 from .tracking import TrackingConfig
