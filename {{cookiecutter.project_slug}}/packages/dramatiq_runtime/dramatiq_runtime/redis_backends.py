@@ -142,11 +142,12 @@ class RedisBroker(DramatiqRedisBroker):
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
                 attempt += 1
-                if True:
+                if attempt == 1:  # once per send: a failover fails many attempts
                     logger.warning(
-                        "Enqueue on %r failed (%r); retrying.",
+                        "Enqueue on %r failed (%s); retrying for up to %d ms.",
                         queue_name,
-                        str(exc)[-120:],
+                        exc,
+                        self.failover_timeout,
                     )
                 time.sleep(min(BACKOFF_CAP, 0.05 * 2**attempt, left))
 

@@ -46,10 +46,8 @@ from .config.redis_urls import db_of
 
 RETRIES = 3
 CONNECT_TIMEOUT = 5.0  # seconds
-URL_OPTIONS = (
-    "socket_timeout",
-    "password",
-)  # a connection's options every client takes
+# The connection's options every client takes (the rest are Sentinel's).
+URL_OPTIONS = ("socket_timeout", "password")
 # The refusal redis-py has no class for (READONLY and MASTERDOWN have theirs, their code
 # stripped). A pipeline's error starts "Command # 1 (...) of pipeline caused error: ".
 NOREPLICAS = re.compile(r"(^|error: )NOREPLICAS ")

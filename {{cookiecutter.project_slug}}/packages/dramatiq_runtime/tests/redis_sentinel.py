@@ -1,12 +1,9 @@
 """Redis as self-hosting runs it: a master, two replicas and three sentinels, each a real
-process on a free port; and a relay that stands in for a managed Redis's one endpoint."""
+process on a free port."""
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -171,58 +168,3 @@ class SentinelSet:
                     server.process.pid, signal.SIGCONT
                 )  # a paused one must hear TERM
             server.stop()
-
-
-class Relay:
-    """A TCP endpoint that forwards to one server and can be switched to another: a
-    managed Redis's stable address. Connections made before ``switch`` stay on the old
-    server, as they do when a managed Redis swaps its primary."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.closed = False
-        self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self, db: int = 0) -> str:
-        return f"redis://:{PASSWORD}@127.0.0.1:{self.port}/{db}"
-
-    def switch(self, port: int) -> None:
-        self.target_port = port
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
-            self.sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(
-                    target=self._pipe, args=(source, sink), daemon=True
-                ).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.closed = True
-        self.listener.close()
-        for end in self.sockets:
-            end.close()

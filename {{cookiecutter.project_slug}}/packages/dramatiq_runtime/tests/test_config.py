@@ -312,7 +312,10 @@ def test_passwords_never_shown():
     assert "hunter2" not in str(info.value)
 
 
-SENTINELS = {"REDIS_SENTINELS": "s1:26379, s2:26379,s3:26379", "REDIS_SENTINEL_MASTER": "tasks"}
+SENTINELS = {
+    "REDIS_SENTINELS": "s1:26379, s2:26379,s3:26379",
+    "REDIS_SENTINEL_MASTER": "tasks",
+}
 
 
 @pytest.mark.parametrize(
@@ -334,14 +337,23 @@ SENTINELS = {"REDIS_SENTINELS": "s1:26379, s2:26379,s3:26379", "REDIS_SENTINEL_M
             {**SENTINELS, "REDIS_SENTINEL_MASTER": "my master"},
             "REDIS_SENTINEL_MASTER='my master': must be the sentinels' service name",
         ),
-        ({"REDIS_SENTINEL_MASTER": "tasks"}, "REDIS_SENTINEL_MASTER='tasks': needs REDIS_SENTINELS"),
+        (
+            {"REDIS_SENTINEL_MASTER": "tasks"},
+            "REDIS_SENTINEL_MASTER='tasks': needs REDIS_SENTINELS",
+        ),
         ({"REDIS_TLS": "true"}, "REDIS_TLS=.*with a URL, use rediss://"),
         (
             {**SENTINELS, "TASKS_BROKER_URL": "redis://:pw@elsewhere:6379/1"},
             "TASKS_BROKER_URL=.*must be empty with REDIS_SENTINELS",
         ),
-        ({"REDIS_FAILOVER_TIMEOUT": "-1"}, "REDIS_FAILOVER_TIMEOUT='-1': .*greater than or equal to 0"),
-        ({"REDIS_WAIT_REPLICAS": "99"}, "REDIS_WAIT_REPLICAS='99': .*less than or equal to 16"),
+        (
+            {"REDIS_FAILOVER_TIMEOUT": "-1"},
+            "REDIS_FAILOVER_TIMEOUT='-1': .*greater than or equal to 0",
+        ),
+        (
+            {"REDIS_WAIT_REPLICAS": "99"},
+            "REDIS_WAIT_REPLICAS='99': .*less than or equal to 16",
+        ),
     ],
 )
 def test_the_redis_connection_is_checked(environ, message):
@@ -351,7 +363,11 @@ def test_the_redis_connection_is_checked(environ, message):
 
 
 def test_sentinel_settings_reach_every_client_and_stay_hidden():
-    environ = {**SENTINELS, "REDIS_PASSWORD": "hunter2", "REDIS_SENTINEL_PASSWORD": "s3cret"}
+    environ = {
+        **SENTINELS,
+        "REDIS_PASSWORD": "hunter2",
+        "REDIS_SENTINEL_PASSWORD": "s3cret",
+    }
     config = load_config(environ=environ)
     options = config.redis.client_options()
     assert options["sentinels"] == [("s1", 26379), ("s2", 26379), ("s3", 26379)]
@@ -366,7 +382,9 @@ def test_sentinel_settings_reach_every_client_and_stay_hidden():
     dumped = str(config.masked_dump())
     assert "hunter2" not in dumped and "s3cret" not in dumped
     # Production needs the servers' password: in the URL, or REDIS_PASSWORD with Sentinel.
-    with pytest.raises(ConfigError, match="REDIS_PASSWORD=.*needs a password in production"):
+    with pytest.raises(
+        ConfigError, match="REDIS_PASSWORD=.*needs a password in production"
+    ):
         load_config(environ={**PRODUCTION, **SENTINELS})
     assert load_config(environ={**PRODUCTION, **environ}).redis.uses_sentinel
 

@@ -28,8 +28,9 @@ from dramatiq_runtime.redis_backends import BrokerUnavailable, RedisBroker
 from dramatiq_runtime.testing import wait_until
 
 from .helpers import manage, start_worker, stop_worker
-from .redis_sentinel import MASTER, PASSWORD, SENTINEL_PASSWORD, Relay, SentinelSet
+from .redis_sentinel import MASTER, PASSWORD, SENTINEL_PASSWORD, SentinelSet
 from .redis_server import RedisServer
+from .relay import Relay
 from .test_scheduler import EVERY, Schedulers, per_tick
 
 CONFIG = settings.CONFIG
@@ -206,16 +207,17 @@ def test_a_managed_style_swap_heals_without_a_restart(shared_db, tmp_path):
     replica.start(
         ["--masterauth", PASSWORD, "--replicaof", "127.0.0.1", str(primary.port)]
     )
-    relay = Relay(primary.port)
+    relay = Relay(("127.0.0.1", primary.port))
+    relayed = f"redis://:{PASSWORD}@127.0.0.1:{relay.port}"
     namespace = f"{CONFIG.tasks.namespace}-managed-{uuid.uuid4().hex[:8]}"
     env = {
         **shared_db,
-        "REDIS_URL": relay.url(),
+        "REDIS_URL": relayed,
         "TASKS_NAMESPACE": namespace,
         "TASKS_PROBE_TRACE_URL": CONFIG.cache_default.url,
     }
     broker = RedisBroker(
-        url=relay.url(CONFIG.tasks.broker_db),
+        url=with_db(relayed, CONFIG.tasks.broker_db),
         connection=DjangoConfig().redis.client_options(),
         namespace=namespace,
         middleware=[],
@@ -231,7 +233,7 @@ def test_a_managed_style_swap_heals_without_a_restart(shared_db, tmp_path):
             20,
             "the replica promoted",
         )
-        relay.switch(replica.port)  # new connections reach the new primary
+        relay.switch(("127.0.0.1", replica.port))  # new connections: the new primary
 
     with open(tmp_path / "worker.log", "w") as log:
         worker = start_worker(*WORKER, env=env, stdout=log)

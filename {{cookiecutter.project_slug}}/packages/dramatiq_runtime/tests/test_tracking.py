@@ -2,8 +2,6 @@
 django_dramatiq's AdminMiddleware records, and a database outage costs no task."""
 
 import json
-import socket
-import threading
 import time
 import uuid
 from collections import Counter
@@ -21,6 +19,7 @@ from dramatiq_runtime.probes import forget, noop, tally
 from dramatiq_runtime.testing import wait_until
 
 from .helpers import manage, start_worker, stop_worker
+from .relay import Relay
 
 CONFIG = settings.CONFIG
 # Tracking on in the processes these tests start, whatever the environment says.
@@ -234,60 +233,13 @@ def test_prune_tasks_command(trackers):
         call_command("prune_tasks", "--days", "0")
 
 
-class Gate:
-    """A TCP relay to PostgreSQL that can be shut: the database away, then back."""
-
-    def __init__(self, target: tuple[str, int]):
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.open = True
-        self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.open:
-                client.close()
-                continue
-            server = socket.create_connection(self.target)
-            self.sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                end.close()
-
-    def shut(self) -> None:
-        """Every connection cut, every new one closed at once."""
-        self.open = False
-        for end in self.sockets:
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                continue
-        self.sockets.clear()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_database_outage_loses_no_task(postgresql, shared_db, redis_client, tmp_path):
     """The database away mid-run: tracking drops its writes, no task is lost."""
     from urllib.parse import urlsplit
 
     url = urlsplit(shared_db["DATABASE_URL"])
-    gate = Gate((url.hostname or "127.0.0.1", url.port or 5432))
+    gate = Relay((url.hostname or "127.0.0.1", url.port or 5432))
     relayed = url._replace(netloc=f"{url.username}@127.0.0.1:{gate.port}").geturl()
     namespace = f"{CONFIG.tasks.namespace}-outage-{uuid.uuid4().hex[:8]}"
     env = {"DATABASE_URL": relayed, "TASKS_NAMESPACE": namespace, **TRACKED}
