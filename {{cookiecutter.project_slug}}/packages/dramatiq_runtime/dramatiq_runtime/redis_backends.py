@@ -8,10 +8,13 @@ adds what a failover asks of a queue:
   dropped silently, and a web request that cannot enqueue fails rather than answering 200.
 - ``wait_replicas``: a send returns once that many replicas hold the message (``WAIT``),
   so a master killed right after it loses nothing a sender was told was sent.
-- Messages a worker holds in Redis but not in memory come back when its connection does,
-  and every ``RECOVER_EVERY`` s (a client's own retry can hide the lost connection): a
-  fetch whose reply was lost, and delayed messages Dramatiq drops from memory on a
-  connection error. Both would otherwise wait for the worker to stop (dramatiq issue 527).
+- A consumer rides out a lost connection: it polls again (at most ``POLL_CAP`` s apart)
+  instead of handing Dramatiq a connection error, which costs a 3 s pause before the
+  consumer restarts and drops the delayed messages it holds in memory.
+- Messages a worker holds in Redis but not in memory come back: after a lost connection
+  (a fetch whose reply was lost), after a consumer restart (the delayed messages Dramatiq
+  dropped) and every ``RECOVER_EVERY`` s (a client's own retry can hide a lost reply).
+  They would otherwise wait for the worker to stop (dramatiq issue 527).
 """
 
 import logging
@@ -32,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_CAP = 0.5  # seconds between send attempts, at most
 RECOVER_EVERY = 10.0  # seconds between a consumer's looks for what it no longer holds
+POLL_CAP = 1.0  # seconds between a consumer's polls while Redis is away, at most
 
 
 class BrokerUnavailable(BrokerConnectionError):
@@ -48,28 +52,42 @@ def retryable(exc: BaseException) -> bool:
 
 
 class _RecoveringConsumer(_RedisConsumer):
-    """Tracks the messages it handed out; after a lost connection, gives back the rest.
-
-    A paused server's timeout counts as a lost connection (Dramatiq only expects
-    ``ConnectionError``).
-    """
+    """Tracks the messages it handed out, polls through a lost connection, and gives back
+    what its worker holds in Redis but no thread does."""
 
     broker: "RedisBroker"
+    away_since: float | None = None
 
     def __next__(self):
         try:
             if self._recovery_due():
                 self.broker.recover(self.queue_name)
             proxy = super().__next__()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            self.broker.lost.add(self.queue_name)
-            raise ConnectionClosed(exc) from None
-        except ConnectionClosed:
-            self.broker.lost.add(self.queue_name)
-            raise
+        except (ConnectionClosed, redis.ConnectionError, redis.TimeoutError) as exc:
+            # Dramatiq's consumer wraps ConnectionError only; a paused server times out.
+            self._away(exc)
+            return None
+        if self.away_since is not None:
+            logger.info(
+                "Redis back for %r after %.1f s.",
+                self.queue_name,
+                time.monotonic() - self.away_since,
+            )
+            self.away_since = None
         if proxy is not None:
             self.broker.held[self.queue_name].add(proxy.options["redis_message_id"])
         return proxy
+
+    def _away(self, exc: BaseException) -> None:
+        self.broker.lost.add(self.queue_name)
+        if self.away_since is None:
+            self.away_since = time.monotonic()
+            logger.warning(
+                "Redis unavailable for %r (%s); polling until it is back.",
+                self.queue_name,
+                exc,
+            )
+        time.sleep(min(POLL_CAP, self.timeout / 1000))
 
     def _recovery_due(self) -> bool:
         """After a lost connection, or now and then while every message fetched has been
@@ -121,6 +139,12 @@ class RedisBroker(DramatiqRedisBroker):
         return _RecoveringConsumer
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000):
+        """Dramatiq asks again for a queue only when its consumer thread restarted, which
+        empties the thread's delayed messages: none of the delay queue's is held then."""
+        if queue_name in self.held:
+            self.lost.add(queue_name)
+            if queue_name.endswith(".DQ"):
+                self.held[queue_name].clear()
         self.held.setdefault(queue_name, set())
         return super().consume(queue_name, prefetch, timeout)
 
@@ -182,15 +206,9 @@ class RedisBroker(DramatiqRedisBroker):
             )
 
     def recover(self, queue_name: str) -> None:
-        """Give back what this worker's acks set holds for the queue but no thread does.
-
-        A delay queue's messages live only in the consumer's memory, which Dramatiq
-        empties on a connection error: then all of them come back.
-        """
+        """Give back what this worker's acks set holds for the queue but no thread does."""
         self.next_recovery[queue_name] = time.monotonic() + RECOVER_EVERY
         held = self.held.setdefault(queue_name, set())
-        if queue_name.endswith(".DQ") and queue_name in self.lost:
-            held.clear()
         acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
         stale = [
             member.decode() if isinstance(member, bytes) else member
@@ -201,7 +219,7 @@ class RedisBroker(DramatiqRedisBroker):
             self.do_requeue(queue_name, *stale)
             logger.warning(
                 "Gave back %d message(s) of %r this worker held in Redis but not in "
-                "memory (a lost connection).",
+                "memory (a lost reply or a consumer restart).",
                 len(stale),
                 queue_name,
             )

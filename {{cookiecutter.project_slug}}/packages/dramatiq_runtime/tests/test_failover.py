@@ -16,6 +16,7 @@ import uuid
 
 import dramatiq
 import pytest
+import redis
 from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
@@ -27,7 +28,7 @@ from dramatiq_runtime.probes import forget, send_records, trace
 from dramatiq_runtime.redis_backends import BrokerUnavailable, RedisBroker
 from dramatiq_runtime.testing import wait_until
 
-from .helpers import manage, start_worker, stop_worker
+from .helpers import delete_keys, manage, start_worker, stop_worker
 from .redis_sentinel import MASTER, PASSWORD, SENTINEL_PASSWORD, SentinelSet
 from .redis_server import RedisServer
 from .relay import Relay
@@ -391,3 +392,37 @@ def test_pages_and_sends_while_the_broker_is_away(tmp_path, admin_client):
     finally:
         dramatiq.set_broker(project_broker)
         server.stop()
+
+
+def test_what_a_worker_holds_in_redis_but_not_in_memory_comes_back(redis_client):
+    """A fetch whose reply never arrived (the connection dropped after Redis ran it) left
+    the message in this worker's acks set; the consumer's next look gives it back. A
+    message the worker does hold is left alone."""
+    namespace = f"{CONFIG.tasks.namespace}-lostreply-{uuid.uuid4().hex[:8]}"
+    broker = RedisBroker(
+        url=CONFIG.tasks.broker_url,
+        connection=CONFIG.redis.client_options(),
+        namespace=namespace,
+        middleware=[],
+    )
+    broker.declare_queue("default")
+    client = redis.Redis.from_url(CONFIG.tasks.broker_url)
+    acks = f"{namespace}:__acks__.{broker.broker_id}.default"
+    try:
+        run, [held_id, lost_id] = send_records(2, broker=broker)
+        consumer = broker.consume("default", prefetch=2, timeout=100)
+        [first] = broker.do_fetch("default", 1)  # as the consumer's own fetch would
+        consumer.message_cache = [first]
+        held = next(consumer)  # handed out: a worker thread would be running it now
+        assert held is not None and held.message_id == held_id
+        broker.do_fetch("default", 1)  # run in Redis, its reply lost on the way
+        assert client.scard(acks) == 2 and client.llen(f"{namespace}:default") == 0
+        broker.next_recovery["default"] = 0.0  # the periodic look is due
+        given_back = next(consumer)
+        assert given_back is not None and given_back.message_id == lost_id
+        consumer.ack(held)
+        consumer.ack(given_back)
+        assert client.scard(acks) == 0 and client.hlen(f"{namespace}:default.msgs") == 0
+        forget(run)
+    finally:
+        delete_keys(client, f"{namespace}:*")

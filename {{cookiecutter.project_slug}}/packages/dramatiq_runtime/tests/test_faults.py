@@ -211,7 +211,6 @@ def test_redis_restart_with_aof_loses_nothing(fault, private_redis, tmp_path):
         counts,
     )
     assert counts["lost"] == 0
-    assert given_back > 0, "no delayed message was held as Redis went down"
     assert fault.unacked() == 0, fault.state(run, ids)()
 
 
