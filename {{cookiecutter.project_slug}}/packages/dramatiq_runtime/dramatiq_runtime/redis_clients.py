@@ -88,11 +88,42 @@ class HealingUnixConnection(_DropOnRefusal, UnixDomainSocketConnection):
     pass
 
 
-class HealingSentinelConnection(_DropOnRefusal, SentinelManagedConnection):
+class _AsksTheSentinels:
+    """A Sentinel connection that asks for the master whenever it reconnects.
+
+    redis-py asks only when the pool opens a connection: a command's retry reconnects the
+    dropped one to the address it had (``send_packed_command``), so a paused master that
+    timed out was asked again on every retry, 4 x 5 s, long after it was replaced.
+    """
+
+    host: str
+    port: int
+    _sock: Any
+    connection_pool: Any
+    _asked = False
+
+    def connect_to(self, address: tuple[str, int]) -> None:
+        self._asked = True  # the pool just asked the sentinels
+        try:
+            super().connect_to(address)  # type: ignore[misc]
+        finally:
+            self._asked = False
+
+    def connect_check_health(self, *args: Any, **kwargs: Any) -> None:
+        if not self._sock and not self._asked and self.connection_pool.is_master:
+            self.host, self.port = self.connection_pool.get_master_address()
+        super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
+
+
+class HealingSentinelConnection(
+    _DropOnRefusal, _AsksTheSentinels, SentinelManagedConnection
+):
     pass
 
 
-class HealingSentinelSSLConnection(_DropOnRefusal, SentinelManagedSSLConnection):
+class HealingSentinelSSLConnection(
+    _DropOnRefusal, _AsksTheSentinels, SentinelManagedSSLConnection
+):
     pass
 
 

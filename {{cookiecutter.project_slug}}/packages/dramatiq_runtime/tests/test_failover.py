@@ -22,6 +22,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.test import Client, override_settings
 from django.urls import include, path
+from dramatiq_runtime import redis_clients
 from dramatiq_runtime.config import DjangoConfig
 from dramatiq_runtime.config.redis_urls import with_db
 from dramatiq_runtime.probes import forget, send_records, trace
@@ -426,3 +427,22 @@ def test_what_a_worker_holds_in_redis_but_not_in_memory_comes_back(redis_client)
         forget(run)
     finally:
         delete_keys(client, f"{namespace}:*")
+
+
+def test_a_command_caught_by_a_frozen_master_completes_on_the_new_one(sentinels):
+    """Its retries ask the sentinels again: redis-py's own reconnect went back to the
+    paused master on every retry (and raised TimeoutError after four socket timeouts)."""
+    client = redis_clients.client(
+        with_db("redis://sentinel/", 1),
+        {**sentinel_connection(sentinels), "socket_timeout": 3.0},
+    )
+    client.set("before", "1")
+    old = sentinels.master()
+    assert old.process is not None
+    os.kill(old.process.pid, signal.SIGSTOP)
+    try:
+        assert client.set("during", "1")  # retried onto the new master
+        assert sentinels.master_port() != old.port
+        assert client.get("before") == b"1"
+    finally:
+        os.kill(old.process.pid, signal.SIGCONT)
