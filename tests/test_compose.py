@@ -57,8 +57,16 @@ def check_ha_layout(project) -> None:
     """compose.ha.yaml over compose.prod.yaml: every service that runs Django reaches Redis
     through the sentinels (and its config accepts that), none waits on the single servers."""
     out = run(
-        [BIN / "docker-compose", "-f", "compose.prod.yaml", "-f", "compose.ha.yaml", "config",
-         "--format", "json"],
+        [
+            BIN / "docker-compose",
+            "-f",
+            "compose.prod.yaml",
+            "-f",
+            "compose.ha.yaml",
+            "config",
+            "--format",
+            "json",
+        ],
         cwd=project,
     )
     services = json.loads(out.stdout)["services"]

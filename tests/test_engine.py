@@ -441,9 +441,7 @@ def test_ha_stack_fails_over_without_losing_a_message(baked, stacks):
         during, during_ids = probe.send(200, seconds=0.0, queue="critical")
         sent_after = time.monotonic() - paused
         new_master = master()
-        wait_until(
-            lambda: probe.tally(during, during_ids)["completed"] > 0, 120, "a task after"
-        )
+        wait_until(lambda: probe.tally(during, during_ids)["completed"] > 0, 120, "a task after")
         first_after = time.monotonic() - paused
     finally:
         stack.compose("unpause", "redis-master")

@@ -208,13 +208,15 @@ class RedisBroker(DramatiqRedisBroker):
     def recover(self, queue_name: str) -> None:
         """Give back what this worker's acks set holds for the queue but no thread does."""
         self.next_recovery[queue_name] = time.monotonic() + RECOVER_EVERY
-        held = self.held.setdefault(queue_name, set())
+        # Worker threads ack (and forget) messages meanwhile: what is held is read before
+        # the acks set, so a message acked in between is in the first and not the second.
+        holding = self.held.setdefault(queue_name, set()).copy()
         acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
         stale = [
             member.decode() if isinstance(member, bytes) else member
             for member in self.client.smembers(acks)
         ]
-        stale = [message_id for message_id in stale if message_id not in held]
+        stale = [message_id for message_id in stale if message_id not in holding]
         if stale:
             self.do_requeue(queue_name, *stale)
             logger.warning(

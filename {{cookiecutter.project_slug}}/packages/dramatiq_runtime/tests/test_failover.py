@@ -38,12 +38,17 @@ from .test_scheduler import EVERY, Schedulers, per_tick
 CONFIG = settings.CONFIG
 SENT = 2000
 TASK_SECONDS = 0.002
-SEND_EVERY = (
-    0.004  # seconds between sends: 2,000 take about 8 s, the fault lands mid-run
-)
+# Seconds between sends: 2,000 take about 8 s, and the fault lands mid-run.
+SEND_EVERY = 0.004
 FAULT_AFTER = 600  # sends before the fault
 WORKER = ("--processes", "2", "--threads", "4")
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+# One at a time (one xdist worker): each runs six Redis processes and a worker, and a
+# starved sentinel takes a slow host for a lost master.
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("failover"),
+]
 
 
 def report(run: str, counts: dict[str, float]) -> str:
@@ -58,25 +63,26 @@ def report(run: str, counts: dict[str, float]) -> str:
 
 
 class Sender(threading.Thread):
-    """Sends ``SENT`` records one by one; calls ``fault`` after ``FAULT_AFTER``."""
+    """Sends ``SENT`` records one by one. After ``FAULT_AFTER`` it calls ``inject`` (the
+    fault, before the next send) and starts ``settle`` (what follows it) beside itself."""
 
-    def __init__(self, broker: RedisBroker, fault):
+    def __init__(self, broker: RedisBroker, inject, settle):
         super().__init__(daemon=True)
         self.broker = broker
-        self.fault = fault
+        self.inject = inject
+        self.settle = settle
         self.run_id = uuid.uuid4().hex
         self.acknowledged: list[str] = []
         self.refused: list[str] = []
-        self.after_fault: list[
-            str
-        ] = []  # acknowledged sends made after the fault began
+        self.after_fault: list[str] = []  # acknowledged sends made after the fault
         self.fault_at: float | None = None
 
     def run(self) -> None:
         for count in range(SENT):
             if count == FAULT_AFTER:
                 self.fault_at = time.monotonic()
-                threading.Thread(target=self.fault, daemon=True).start()
+                self.inject()
+                threading.Thread(target=self.settle, daemon=True).start()
             try:
                 _, [message_id] = send_records(
                     1, run=self.run_id, seconds=TASK_SECONDS, broker=self.broker
@@ -93,7 +99,7 @@ class Sender(threading.Thread):
 def measure(sender: Sender, timeout: float = 120) -> dict[str, float]:
     """Wait until every acknowledged send completed; the counts and the recovery time."""
     sender.start()
-    wait_until(lambda: sender.after_fault, 60, "a send acknowledged after the fault")
+    wait_until(lambda: sender.after_fault, 90, "a send acknowledged after the fault")
     first = sender.after_fault[0]
     wait_until(lambda: first in trace(sender.run_id), timeout, "that send completed")
     assert sender.fault_at is not None
@@ -166,19 +172,17 @@ def test_a_sentinel_failover_loses_no_acknowledged_send(sentinels, on_sentinels,
     old = sentinels.master()
     assert old is sentinels.servers[0]
     assert old.process is not None
+    pid = old.process.pid
     failover: dict[str, float] = {}
 
-    def kill_master():
-        os.kill(old.process.pid, signal.SIGKILL)
+    def replaced():
         failover["seconds"] = sentinels.wait_for_new_master(old.port)
+        if fault == "sigstop":
+            time.sleep(2)  # replaced, and still paused: its clients time out
+            os.kill(pid, signal.SIGCONT)  # back as a stale master
 
-    def pause_master():
-        os.kill(old.process.pid, signal.SIGSTOP)
-        failover["seconds"] = sentinels.wait_for_new_master(old.port)
-        time.sleep(2)  # replaced, and still paused: its clients time out
-        os.kill(old.process.pid, signal.SIGCONT)  # back as a stale master
-
-    sender = Sender(broker, kill_master if fault == "sigkill" else pause_master)
+    signal_number = signal.SIGKILL if fault == "sigkill" else signal.SIGSTOP
+    sender = Sender(broker, lambda: os.kill(pid, signal_number), replaced)
     try:
         counts = measure(sender)
     finally:
@@ -226,10 +230,12 @@ def test_a_managed_style_swap_heals_without_a_restart(shared_db, tmp_path):
     )
     wait_until(lambda: SentinelSet.replicas_of(primary) == 1, 20, "the replica in sync")
 
-    def swap():
+    def swap():  # Redis runs it in the background: writes paused, then roles swapped
         primary.client().execute_command(
             "FAILOVER", "TO", "127.0.0.1", replica.port, "TIMEOUT", 5000
         )
+
+    def switch():
         wait_until(
             lambda: replica.client().info("replication")["role"] == "master",
             20,
@@ -239,7 +245,7 @@ def test_a_managed_style_swap_heals_without_a_restart(shared_db, tmp_path):
 
     with open(tmp_path / "worker.log", "w") as log:
         worker = start_worker(*WORKER, env=env, stdout=log)
-    sender = Sender(broker, swap)
+    sender = Sender(broker, swap, switch)
     try:
         counts = measure(sender)
         old_role = primary.client().info("replication")["role"]
@@ -250,7 +256,8 @@ def test_a_managed_style_swap_heals_without_a_restart(shared_db, tmp_path):
         for server in servers:
             server.stop()
     report("managed-style swap behind one endpoint", counts)
-    assert old_role == "slave"  # the worker's old connections met a replica: READONLY
+    # The old primary is a replica now: connections that stayed on it were refused writes.
+    assert old_role == "slave"
     assert counts["lost"] == 0
     assert counts["acknowledged"] == SENT, sender.refused
 
@@ -434,7 +441,8 @@ def test_a_command_caught_by_a_frozen_master_completes_on_the_new_one(sentinels)
     paused master on every retry (and raised TimeoutError after four socket timeouts)."""
     client = redis_clients.client(
         with_db("redis://sentinel/", 1),
-        {**sentinel_connection(sentinels), "socket_timeout": 3.0},
+        # Longer than the failover: the first retry finds the new master named.
+        {**sentinel_connection(sentinels), "socket_timeout": 10.0},
     )
     client.set("before", "1")
     old = sentinels.master()
