@@ -77,7 +77,7 @@ def check_ha_layout(project) -> None:
     assert "--min-replicas-to-write 1" in master and "--appendonly yes" in master
     for replica in ("redis-replica-1", "redis-replica-2"):
         assert "--replicaof redis-master 6379" in " ".join(services[replica]["command"])
-    django = [n for n, s in services.items() if "manage.py" in (s.get("command") or [])]
+    django = [n for n, s in services.items() if "DJANGO_ENV" in s.get("environment", {})]
     assert {"web", "migrate"} <= set(django)
     for name in django:
         environment = {k: str(v) for k, v in services[name]["environment"].items()}

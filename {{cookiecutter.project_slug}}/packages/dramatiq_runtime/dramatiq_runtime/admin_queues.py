@@ -48,9 +48,7 @@ def queues_page(request: HttpRequest) -> HttpResponse:
         clients = view.clients()
         workers = view.workers(clients)
         queues = view.queues(settings.CONFIG.tasks.dramatiq.queues, workers)
-    except (
-        redis.RedisError
-    ) as exc:  # failing over, or down: say so, and come back later
+    except redis.RedisError as exc:  # failing over, or down: say so, come back later
         logger.warning("Queues page: the broker is unavailable: %r", exc)
         context["unavailable"] = type(exc).__name__
         return render(request, "admin/tasks/queues.html", context, status=503)
