@@ -357,10 +357,12 @@ def test_prod_faults(baked, stacks):
     # its grace period (compose's stop_grace_period, as terminationGracePeriodSeconds).
     scale = ("up", "-d", "--wait", "--no-build", "--no-recreate", "--scale")
     stack.compose(*scale, "worker-default=3", "worker-default", timeout=300)
-    run_id, ids = probe.send(2000, seconds=2.0)
+    # 3,000 of 2 s on 384 threads (~16 s): the scale-down is ordered mid-run (a 2,000 run
+    # once ended while CI's loaded engine was still stopping the two replicas).
+    run_id, ids = probe.send(3000, seconds=2.0)
     wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
-    stack.compose(*scale, "worker-default=1", "worker-default", timeout=700)
     at_scale_down = probe.tally(run_id, ids)["completed"]
+    stack.compose(*scale, "worker-default=1", "worker-default", timeout=700)
     assert at_scale_down < len(ids), "the run ended before the scale-down"
     counts = probe.finish("scale-down 3 -> 1 worker-default", run_id, ids, timeout=420)
     assert counts["lost"] == 0 and counts["duplicates"] == 0
