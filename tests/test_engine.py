@@ -357,11 +357,14 @@ def test_prod_faults(baked, stacks):
     # its grace period (compose's stop_grace_period, as terminationGracePeriodSeconds).
     scale = ("up", "-d", "--wait", "--no-build", "--no-recreate", "--scale")
     stack.compose(*scale, "worker-default=3", "worker-default", timeout=300)
-    # 3,000 of 2 s on 384 threads (~16 s): the scale-down is ordered mid-run (a 2,000 run
-    # once ended while CI's loaded engine was still stopping the two replicas).
-    run_id, ids = probe.send(3000, seconds=2.0)
-    wait_until(lambda: probe.tally(run_id, ids)["completed"] > 0, 60, "some completed", interval=1)
-    at_scale_down = probe.tally(run_id, ids)["completed"]
+    # 3,000 of 4 s on 384 threads (~31 s): the scale-down is ordered mid-run. The count it is
+    # ordered at is the poll's own: each tally is a `manage.py shell` in the web container,
+    # and on CI's loaded engine a second tally after the first one once took longer than a
+    # 16 s run (3,000 of 2 s had all completed before the scale-down was ordered).
+    run_id, ids = probe.send(3000, seconds=4.0)
+    at_scale_down = wait_until(
+        lambda: probe.tally(run_id, ids)["completed"], 60, "some completed", interval=1
+    )
     stack.compose(*scale, "worker-default=1", "worker-default", timeout=700)
     assert at_scale_down < len(ids), "the run ended before the scale-down"
     counts = probe.finish("scale-down 3 -> 1 worker-default", run_id, ids, timeout=420)
