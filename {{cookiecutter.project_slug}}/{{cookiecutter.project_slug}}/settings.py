@@ -12,6 +12,7 @@ from dramatiq_runtime.settings_bridge import (
     database_settings,
     load,
     logging_settings,
+    observability,
     runtime_apps,
     task_settings,
 )
@@ -21,6 +22,7 @@ from .config import ENVIRONMENTS
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 CONFIG = load(ENVIRONMENTS)  # a bad value stops here, naming it
+observability(CONFIG)  # Sentry and OpenTelemetry when on: before the broker is built
 # Every environment class, for `manage.py taskconfig --readme`'s table.
 CONFIG_ENVIRONMENTS = ENVIRONMENTS
 

@@ -11,7 +11,9 @@ class DramatiqRuntimeConfig(AppConfig):
 
     def ready(self):
         # Register the runtime's actors in every process (web too), so .send() finds them.
-        from . import checks, ping, task_backend  # noqa: F401
+        from . import checks, ping, task_backend, tracing  # noqa: F401
+
+        tracing.instrument_django()
 
         if settings.CONFIG.tasks.probes:
             # Probe actors for tests and benchmarks: never in a production worker.

@@ -148,6 +148,17 @@ class RedisBroker(DramatiqRedisBroker):
         self.held.setdefault(queue_name, set())
         return super().consume(queue_name, prefetch, timeout)
 
+    def enqueue(self, message, *, delay=None):
+        """Dramatiq's enqueue; a middleware with ``enqueue_failed`` hears of a failure
+        (Dramatiq has no hook for it: the tracing middleware ends its span there)."""
+        try:
+            return super().enqueue(message, delay=delay)
+        except Exception as exc:
+            for middleware in self.middleware:
+                if (failed := getattr(middleware, "enqueue_failed", None)) is not None:
+                    failed(message.message_id, exc)
+            raise
+
     def do_enqueue(self, queue_name: str, message_id: str, payload: bytes) -> None:
         """Enqueue, retrying refusals and lost connections until ``failover_timeout``."""
         deadline = time.monotonic() + self.failover_timeout / 1000

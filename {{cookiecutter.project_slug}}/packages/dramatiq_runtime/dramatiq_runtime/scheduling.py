@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from django.utils import timezone
 from redis.lock import Lock
 
-from dramatiq_runtime import redis_clients
+from dramatiq_runtime import error_reporting, redis_clients, tracing
 from dramatiq_runtime.config import TaskConfig
 from dramatiq_runtime.config.schedules import Schedule
 from dramatiq_runtime.discovery import unknown_actors
@@ -71,23 +71,42 @@ def trigger(schedule: Schedule) -> BaseTrigger:
     return IntervalTrigger(seconds=schedule.every, timezone=zone)
 
 
-def send(actor_name: str, queue: str, args: list[Any], kwargs: dict[str, Any]) -> None:
-    """Enqueue one run of the actor on ``queue`` (a schedule may name another queue)."""
+def send(
+    actor_name: str,
+    queue: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    monitor: tuple | None = None,
+) -> None:
+    """Enqueue one run of the actor on ``queue`` (a schedule may name another queue).
+
+    Each tick is a trace of its own when tracing is on, and a Sentry Crons check-in on
+    the schedule's ``monitor`` when Sentry is.
+    """
     broker = dramatiq.get_broker()
     actor = broker.get_actor(actor_name)
     message = actor.message_with_options(args=tuple(args), kwargs=kwargs)
     if queue != message.queue_name:
         message = message.copy(queue_name=queue)
-    broker.enqueue(message)
+    with tracing.new_trace(f"tick {actor_name}", **{"dramatiq.schedule": actor_name}):
+        try:
+            broker.enqueue(message)
+        except Exception:
+            error_reporting.check_in(monitor, ok=False)
+            raise
+    error_reporting.check_in(monitor, ok=True)
     logger.info("Sent %s to %r (message %s).", actor_name, queue, message.message_id)
 
 
-def add_jobs(scheduler, found: list[Job]) -> None:
+def add_jobs(
+    scheduler, found: list[Job], monitors: dict[int, tuple] | None = None
+) -> None:
     """Each job on dramatiq-crontab's scheduler: late rather than never, and once.
 
     APScheduler's default drops a run more than 1 s late (a busy host); a run missed
-    several times (a long pause) is sent once.
+    several times (a long pause) is sent once. ``monitors``: Sentry Crons' per job index.
     """
+    monitors = monitors or {}
     for job in found:
         scheduler.add_job(
             send,
@@ -97,6 +116,7 @@ def add_jobs(scheduler, found: list[Job]) -> None:
                 job.queue,
                 job.schedule.args,
                 job.schedule.kwargs,
+                monitors.get(job.index),
             ),
             name=job.name,
             misfire_grace_time=None,

@@ -4,6 +4,8 @@ Each function turns one part of the config into Django's names for it, so ``sett
 stays a short, readable list of assignments and holds no value of its own.
 """
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import dj_database_url
 import django
 from django.core.exceptions import ImproperlyConfigured
 
+from . import error_reporting, tracing
 from .config import ConfigError, DjangoConfig, Environments
 from .middleware import build_stack
 
@@ -21,6 +24,26 @@ def load(environments: Environments) -> DjangoConfig:
         return environments.load()
     except ConfigError as exc:
         raise ImproperlyConfigured(str(exc)) from None
+
+
+def observability(config: DjangoConfig) -> None:
+    """Sentry and OpenTelemetry, each when the config turns it on: before the broker is
+    built (``task_settings``), as sentry-sdk's Dramatiq integration needs."""
+    with _needs_extra("sentry", "SENTRY_DSN is set"):
+        error_reporting.setup(config.sentry, config.environment)
+    with _needs_extra("opentelemetry", "TRACING_ENABLED=true"):
+        tracing.setup(config.tracing, config.project_slug)
+
+
+@contextlib.contextmanager
+def _needs_extra(extra: str, switch: str) -> Iterator[None]:
+    try:
+        yield
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"{switch}: that needs the runtime's {extra!r} extra, not installed "
+            f"(dramatiq-runtime[{extra}]; the use_{extra} answer adds it): {exc}"
+        ) from None
 
 
 def runtime_apps() -> list[str]:
@@ -85,7 +108,12 @@ def task_settings(config: DjangoConfig) -> dict[str, Any]:
     arguments); the rest is plain data.
     """
     tasks = config.tasks
-    data = tasks.to_django_config(config.cache_default, config.redis)
+    data = tasks.to_django_config(
+        config.cache_default,
+        config.redis,
+        tracing=config.tracing.enabled,
+        sentry=config.sentry.enabled,
+    )
     broker = data["DRAMATIQ_BROKER"]
     found = {
         **data,
@@ -103,15 +131,23 @@ def logging_settings() -> dict[str, Any]:
     """LOGGING: one line per record on the console, INFO and up, the chatty libraries
     at WARNING: Django's task framework logs two INFO lines per task (failures still
     come at ERROR, with the traceback); APScheduler every run of every job (the
-    scheduler logs each send itself)."""
+    scheduler logs each send itself). A line logged while a task runs ends with its
+    message id, and its trace id when tracing is on (``log_context``)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"task": {"()": "dramatiq_runtime.log_context.TaskContext"}},
         "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "plain": {
+                "format": "%(asctime)s %(levelname)s %(name)s %(message)s%(task)s"
+            },
         },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": "plain"}
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["task"],
+            }
         },
         "root": {"handlers": ["console"], "level": "INFO"},
         "loggers": {

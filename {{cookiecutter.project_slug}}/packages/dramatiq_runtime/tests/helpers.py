@@ -4,10 +4,12 @@ Plain functions, no fixtures (those live in conftest.py), so any test module imp
 The processes run the test project (``tests/project``) in the test environment.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -88,6 +90,23 @@ def stop_worker(process: subprocess.Popen[str]) -> str:
     """Stop a worker from ``start_worker``; return what it printed, if it was piped."""
     stop_process(process, timeout=30)
     return process.stdout.read() if process.stdout else ""
+
+
+@contextlib.contextmanager
+def pinged_worker(env: dict[str, str], folder: Path) -> Iterator[Path]:
+    """A worker of 1 process x 2 threads in ``env`` that has answered a ping on every
+    queue; yields its log file, and stops it after."""
+    log = folder / "worker.log"
+    with log.open("w") as output:
+        process = start_worker(
+            "--processes", "1", "--threads", "2", env=env, stdout=output
+        )
+    try:
+        ping = manage("tasks_ping", "--timeout", "60", env=env)
+        assert ping.returncode == 0, ping.stdout + ping.stderr + log.read_text()
+        yield log
+    finally:
+        stop_worker(process)
 
 
 def delete_keys(client: redis.Redis, pattern: str) -> None:

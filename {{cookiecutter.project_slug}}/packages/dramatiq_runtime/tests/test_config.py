@@ -492,3 +492,35 @@ def test_the_grace_period_follows_the_shutdown_timeout_unless_set():
     assert config.kubernetes.grace_seconds(45_500) == 46 + GRACE_MARGIN_SECONDS
     config = DevConfig(kubernetes={"termination_grace_seconds": 120})
     assert config.kubernetes.grace_seconds(60_000) == 120
+
+
+@pytest.mark.parametrize(
+    ("variable", "bad", "rule"),
+    [
+        ("TRACING_SAMPLE_RATIO", "1.5", "less than or equal to 1"),
+        ("TRACING_SAMPLE_RATIO", "-0.1", "greater than or equal to 0"),
+        ("TRACING_EXPORTER", "zipkin", "'otlp' or 'console'"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "2", "less than or equal to 1"),
+        ("SENTRY_CHECKIN_MARGIN", "0", "greater than or equal to 1"),
+    ],
+)
+def test_tracing_and_sentry_values_are_checked(variable, bad, rule):
+    with pytest.raises(ConfigError, match=f"{variable}='{bad}': .*{rule}"):
+        load_config(environ={"DJANGO_ENV": "test", variable: bad})
+
+
+def test_tracing_and_sentry_follow_their_switches_and_hide_the_dsn():
+    dsn = "https://secret-key@o1.ingest.sentry.io/42"
+    config = load_config(
+        environ={"DJANGO_ENV": "test", "TRACING_ENABLED": "true", "SENTRY_DSN": dsn}
+    )
+    assert config.tracing.enabled and config.sentry.enabled
+    assert not load_config(environ={"DJANGO_ENV": "test"}).sentry.enabled
+    assert "secret-key" not in str(config.masked_dump())
+    stack = config.tasks.middleware_stack(tracing=True, sentry=True)
+    paths = [component.path for component in stack]
+    # Tracing first: its span is current in every other hook and ends after them all.
+    assert paths[0] == "dramatiq_runtime.middleware.tracing.Tracing"
+    assert "dramatiq_runtime.middleware.sentry_tags.SentryTags" in paths
+    plain = [c.path for c in config.tasks.middleware_stack()]
+    assert not {p for p in plain if "tracing" in p or "sentry" in p}

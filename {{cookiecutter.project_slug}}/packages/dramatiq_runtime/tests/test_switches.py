@@ -16,7 +16,7 @@ from django_dramatiq.models import Task
 from dramatiq_runtime.config.middleware import switched
 from dramatiq_runtime.config.workers import PROMETHEUS_MIDDLEWARE
 
-from .helpers import free_port, manage, start_worker, stop_worker
+from .helpers import free_port, manage, pinged_worker
 
 CONFIG = settings.CONFIG
 QUEUES = CONFIG.tasks.dramatiq.queues
@@ -80,14 +80,7 @@ def flipped(redis_client, shared_db, tmp_path_factory):
         "DRAMATIQ_PROMETHEUS_PORT": str(port),
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus")),
     }
-    log = tmp_path_factory.mktemp("switched") / "worker.log"
-    with log.open("w") as output:
-        process = start_worker(
-            "--processes", "1", "--threads", "2", env=env, stdout=output
-        )
-    try:
-        ping = manage("tasks_ping", "--timeout", "60", env=env)
-        assert ping.returncode == 0, ping.stdout + ping.stderr + log.read_text()
+    with pinged_worker(env, tmp_path_factory.mktemp("switched")) as log:
         seen = manage("shell", "-c", SEE, env=env)
         assert seen.returncode == 0, seen.stderr[-3000:] + log.read_text()[-3000:]
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)
@@ -96,8 +89,6 @@ def flipped(redis_client, shared_db, tmp_path_factory):
             "metrics": metrics.read().decode(),
             "log": log,
         }
-    finally:
-        stop_worker(process)
 
 
 def test_prometheus_follows_its_switch(flipped):

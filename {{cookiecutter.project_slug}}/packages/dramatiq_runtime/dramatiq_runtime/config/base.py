@@ -18,6 +18,7 @@ from .cache import CacheConfig
 from .errors import fail_at, with_failures
 from .kubernetes import KubernetesConfig
 from .names import comma_separated
+from .observability import SentryConfig, TracingConfig
 from .redis_connection import RedisConfig
 from .tasks import TaskConfig
 
@@ -142,6 +143,8 @@ class DjangoConfig(BaseModel):
     redis: RedisConfig = Field(default_factory=RedisConfig)
     tasks: TaskConfig = Field(default_factory=TaskConfig)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
+    sentry: SentryConfig = Field(default_factory=SentryConfig)
 
     _lists = field_validator("allowed_hosts", mode="before")(comma_separated)
 

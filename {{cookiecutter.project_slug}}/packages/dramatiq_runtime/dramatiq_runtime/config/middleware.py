@@ -19,6 +19,8 @@ LIVENESS_FILE = f"{RUNTIME_MIDDLEWARE}.liveness.LivenessFile"
 TASK_TRACKING = f"{RUNTIME_MIDDLEWARE}.tracking.TaskTracking"
 WORKER_REGISTRY = f"{RUNTIME_MIDDLEWARE}.registry.WorkerRegistry"
 TASK_RESULTS = f"{RUNTIME_MIDDLEWARE}.task_results.TaskResults"
+TRACING = f"{RUNTIME_MIDDLEWARE}.tracing.Tracing"
+SENTRY_TAGS = f"{RUNTIME_MIDDLEWARE}.sentry_tags.SentryTags"
 CURRENT_MESSAGE = "dramatiq.middleware.CurrentMessage"
 DAY_MS = 86_400_000
 
@@ -80,10 +82,15 @@ def stack(
     enabled: bool,
     broker_url: str,
     connection: dict[str, Any],
+    tracing: bool = False,
+    sentry: bool = False,
 ) -> list[Component]:
     """Every middleware the broker gets, in order, with the models' values as arguments.
 
-    ``enabled=False`` (a stub broker) leaves out what needs Redis.
+    ``enabled=False`` (a stub broker) leaves out what needs Redis. ``tracing`` puts
+    OpenTelemetry's first of all: its span is current for every other hook, and it ends
+    after the last (a retry's re-enqueue included). ``sentry`` tags each task's events
+    with its queue and actor.
     """
     rate_limits = (
         Component(REDIS_RATE_LIMITS, {"url": broker_url, "connection": connection})
@@ -114,6 +121,10 @@ def stack(
     components.insert(0, Component(TASK_RESULTS))
     if CURRENT_MESSAGE not in paths_of(components):  # the @task runner reads it
         components.insert(1, Component(CURRENT_MESSAGE))
+    if tracing:
+        components.insert(0, Component(TRACING))
+    if sentry:
+        components.append(Component(SENTRY_TAGS))
     if enabled:
         components.append(Component(REQUEUE_PREFETCHED))
         if workers.admin_enabled:  # the Queues page shows each worker's queues

@@ -169,13 +169,20 @@ class TaskConfig(BaseModel):
         return roles
 
     def to_django_config(
-        self, cache: CacheConfig | None = None, redis: RedisConfig | None = None
+        self,
+        cache: CacheConfig | None = None,
+        redis: RedisConfig | None = None,
+        *,
+        tracing: bool = False,
+        sentry: bool = False,
     ) -> dict[str, Any]:
         """The ``DRAMATIQ_*`` settings django_dramatiq reads, as plain data.
 
         ``DRAMATIQ_BROKER["MIDDLEWARE"]`` holds ``Component`` entries (path and
         arguments); settings.py has the runtime build them into instances. Every Redis
         client gets ``redis``'s connection (URL or Sentinel) beside its role's URL.
+        ``tracing`` and ``sentry`` add their middleware (the project's ``tracing.enabled``,
+        ``sentry.enabled``).
         """
         tasks = self.resolved(cache or CacheConfig())
         redis = redis or RedisConfig()
@@ -184,7 +191,9 @@ class TaskConfig(BaseModel):
             "DRAMATIQ_BROKER": {
                 "BROKER": REDIS_BROKER if tasks.enabled else STUB_BROKER,
                 "OPTIONS": tasks._broker_options(redis),
-                "MIDDLEWARE": tasks.middleware_stack(connection),
+                "MIDDLEWARE": tasks.middleware_stack(
+                    connection, tracing=tracing, sentry=sentry
+                ),
             },
             "DRAMATIQ_RATE_LIMITER_BACKEND": tasks._rate_limiter_settings(connection),
             "DRAMATIQ_TASKS_DATABASE": "default",
@@ -206,7 +215,11 @@ class TaskConfig(BaseModel):
         return settings
 
     def middleware_stack(
-        self, connection: dict[str, Any] | None = None
+        self,
+        connection: dict[str, Any] | None = None,
+        *,
+        tracing: bool = False,
+        sentry: bool = False,
     ) -> list[Component]:
         """Every middleware of the broker, in order, with its arguments.
 
@@ -218,6 +231,8 @@ class TaskConfig(BaseModel):
             enabled=self.enabled,
             broker_url=self.broker_url,
             connection=connection or RedisConfig().client_options(),
+            tracing=tracing,
+            sentry=sentry,
         )
 
     @property

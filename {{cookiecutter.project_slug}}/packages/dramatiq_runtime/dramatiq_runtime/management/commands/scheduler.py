@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import LockError
 
+from dramatiq_runtime import error_reporting
+
 try:  # the scheduler extra: dramatiq-runtime[scheduler]
     from apscheduler.triggers.interval import IntervalTrigger
     from dramatiq_crontab import scheduler
@@ -59,7 +61,9 @@ class Command(CrontabCommand):  # type: ignore[valid-type,misc]
             found = scheduling.jobs(tasks.schedules, dramatiq.get_broker())
         except scheduling.ScheduleError as exc:
             raise CommandError("; ".join(exc.problems)) from None
-        scheduling.add_jobs(scheduler, found)
+        zone = settings.TIME_ZONE
+        monitors = error_reporting.monitors(settings.CONFIG.project_slug, found, zone)
+        scheduling.add_jobs(scheduler, found, monitors)
         for job in found:
             self.stdout.write(f" * {job.describe()}")
 

@@ -7,6 +7,7 @@ from dramatiq_runtime.settings_bridge import (
     database_settings,
     load,
     logging_settings,
+    observability,
     runtime_apps,
     task_settings,
 )
@@ -16,6 +17,7 @@ from .config import ENVIRONMENTS
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 CONFIG = load(ENVIRONMENTS)
+observability(CONFIG)  # Sentry and OpenTelemetry when on: before the broker is built
 CONFIG_ENVIRONMENTS = ENVIRONMENTS
 
 DEBUG = CONFIG.debug

@@ -1,10 +1,12 @@
 """A project's actors: one example per queue, as a default bake has, and a chore."""
 
+import logging
 import os
 
 import dramatiq
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from dramatiq_runtime.on_commit import actor
 
 
@@ -32,3 +34,20 @@ def background_example(payload: dict) -> dict:
 @dramatiq.actor(queue_name="default", max_retries=1)
 def clear_expired_sessions() -> None:
     call_command("clearsessions")
+
+
+logger = logging.getLogger(__name__)
+
+
+@dramatiq.actor(queue_name="default", max_retries=2, min_backoff=100, max_backoff=100)
+def traced_work(token: str, failures: int = 0) -> None:
+    """Touches the database and Redis (each a child span when traced), logs a line, and
+    fails its first ``failures`` attempts."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    cache.add(f"traced:{token}:attempts", 0, 600)
+    attempt = cache.incr(f"traced:{token}:attempts")
+    logger.info("traced_work %s attempt %s", token, attempt)
+    if attempt <= failures:
+        raise RuntimeError(f"attempt {attempt} of {token} fails on purpose")
+    cache.set(f"traced:{token}:done", attempt, 600)

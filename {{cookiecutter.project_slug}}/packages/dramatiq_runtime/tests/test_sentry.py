@@ -1,0 +1,144 @@
+"""Sentry through a real worker to a local ingest endpoint used as the DSN.
+
+The worker and the sender run with ``SENTRY_DSN`` pointing at a receiver this module
+starts; it parses the envelopes sentry-sdk really sends. Traces are on (sample rate 1),
+so the request's transaction and the worker's error share one trace id.
+"""
+
+import json
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+
+from .helpers import manage, pinged_worker
+from .receivers import sentry_receiver
+from .test_tracing import REQUEST
+
+CONFIG = settings.CONFIG
+# django_db: pytest-django creates the test database only for a session that asks for it.
+pytestmark = [pytest.mark.xdist_group("sentry"), pytest.mark.django_db]
+
+# Two ticks of the first schedule, as the scheduler sends them, with Sentry Crons on.
+TICKS = """
+import json
+from django.conf import settings
+from dramatiq_runtime import error_reporting, scheduling
+import dramatiq
+found = scheduling.jobs(settings.CONFIG.tasks.schedules, dramatiq.get_broker())
+monitors = error_reporting.monitors(settings.CONFIG.project_slug, found, settings.TIME_ZONE)
+job = found[0]
+for _ in range(2):
+    scheduling.send(job.schedule.actor, job.queue, [], {}, monitors.get(job.index))
+import sentry_sdk
+sentry_sdk.flush(5)
+print(json.dumps({"monitors": {str(k): v for k, v in monitors.items()}}))
+"""
+
+
+@pytest.fixture(scope="module")
+def sentry(redis_client, shared_db, tmp_path_factory):
+    receiver = sentry_receiver()
+    env = {
+        **shared_db,
+        "TASKS_NAMESPACE": f"{CONFIG.tasks.namespace}-sentry",
+        "SENTRY_DSN": f"http://public@127.0.0.1:{receiver.port}/42",
+        "SENTRY_TRACES_SAMPLE_RATE": "1.0",
+        "SENTRY_RELEASE": "tests-1",
+    }
+    try:
+        with pinged_worker(env, tmp_path_factory.mktemp("sentry")):
+            yield receiver, env
+    finally:
+        receiver.stop()
+
+
+def wait_for(receiver, found, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while not (items := [i for i in receiver.items() if found(i)]):
+        assert time.monotonic() < deadline, [i["type"] for i in receiver.items()]
+        time.sleep(0.1)
+    return items
+
+
+def test_an_actors_exception_reaches_sentry_with_the_requests_trace(sentry):
+    receiver, env = sentry
+    token = uuid.uuid4().hex
+    # Fails its first attempt (then succeeds on the retry): the failure is the event.
+    done = manage(
+        "shell", "-c", REQUEST.format(token=token, failures=1), env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    message_id = json.loads(done.stdout.strip().splitlines()[-1])["message_id"]
+
+    def is_our_error(item):
+        payload = item["payload"]
+        return (
+            item["type"] == "event"
+            and isinstance(payload, dict)
+            and payload.get("extra", {}).get("dramatiq_message_id") == message_id
+        )
+
+    event = wait_for(receiver, is_our_error)[0]["payload"]
+    exception = event["exception"]["values"][-1]
+    print(
+        "\nthe Sentry event's fields: "
+        + json.dumps(
+            {
+                "exception": f"{exception['type']}: {exception['value']}",
+                "dramatiq_message_id": event["extra"]["dramatiq_message_id"],
+                "transaction": event.get("transaction"),
+                "tags": event.get("tags"),
+                "trace_id": event["contexts"]["trace"]["trace_id"],
+                "release": event.get("release"),
+                "environment": event.get("environment"),
+            }
+        )
+    )
+    assert exception["type"] == "RuntimeError" and token in exception["value"]
+    assert event["transaction"] == "traced_work"
+    assert event["tags"]["dramatiq.queue"] == "default"
+    assert event["tags"]["dramatiq.actor"] == "traced_work"
+    assert event["release"] == "tests-1" and event["environment"] == "test"
+    # The request that sent it, as a transaction of the sending process: one trace.
+    requests = wait_for(
+        receiver,
+        lambda i: (
+            i["type"] == "transaction"
+            and "traced" in str(i["payload"].get("transaction"))
+        ),
+    )
+    request_traces = {r["payload"]["contexts"]["trace"]["trace_id"] for r in requests}
+    assert event["contexts"]["trace"]["trace_id"] in request_traces
+
+
+def test_each_tick_checks_in_to_its_schedules_monitor(sentry):
+    receiver, env = sentry
+    done = manage("shell", "-c", TICKS, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    monitors = json.loads(done.stdout.strip().splitlines()[-1])["monitors"]
+    ((slug, config),) = monitors.values()
+    assert slug == "testproject-0-clear-expired-sessions"
+    checkins = wait_for(
+        receiver,
+        lambda i: i["type"] == "check_in" and i["payload"]["monitor_slug"] == slug,
+    )
+    deadline = time.monotonic() + 10
+    while len(checkins) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        checkins = [
+            i
+            for i in receiver.items()
+            if i["type"] == "check_in" and i["payload"]["monitor_slug"] == slug
+        ]
+    assert len(checkins) == 2
+    for item in checkins:
+        payload = item["payload"]
+        print(f"\nSentry check-in: {json.dumps(payload)}")
+        assert payload["status"] == "ok"
+        assert payload["monitor_config"]["schedule"] == {
+            "type": "crontab",
+            "value": "0 4 * * *",
+        }
+        assert payload["monitor_config"]["checkin_margin"] == 2
