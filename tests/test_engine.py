@@ -156,7 +156,8 @@ def test_dev_stack(baked, stacks, option_set):
 RUNTIME_SUITE_STACK = "pg"
 RUNTIME_SUITE = (
     'export DATABASE_URL="${DATABASE_URL%/*}/runtime_tests" && '
-    'uv pip install -q --python /opt/venv/bin/python -e ".[scheduler,prometheus]" '
+    "uv pip install -q --python /opt/venv/bin/python "
+    '-e ".[scheduler,prometheus,opentelemetry,sentry]" '
     "--group test && python -m pytest -p no:cacheprovider -n 2 --dist loadgroup "
     "--maxschedchunk 1 -q -rA tests"
 )
