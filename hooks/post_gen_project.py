@@ -39,7 +39,7 @@ def load_template() -> Path:
 
 
 # Prompts that choose files (the image's Python, deploy/kubernetes), not config values.
-FILES_ONLY = ("python_version", "use_kubernetes")
+FILES_ONLY = ("python_version", "use_kubernetes", "use_sentry")
 ALL = None  # an entry of FIELDS that every environment shares
 # prompt -> the config fields its answer sets in config/environments.py: (environment, or
 # ALL; the field's path). How a model's complaint about a field finds its prompt.
@@ -75,6 +75,7 @@ FIELDS: dict[str, tuple[tuple[str | None, tuple[str, ...]], ...]] = {
     "prometheus_enabled": ((ALL, ("tasks", "dramatiq", "prometheus_enabled")),),
     "admin_enabled": ((ALL, ("tasks", "dramatiq", "admin_enabled")),),
     "use_scheduler": ((ALL, ("tasks", "scheduler", "enabled")),),
+    "use_opentelemetry": ((ALL, ("tracing", "enabled")),),
 }
 
 
@@ -132,12 +133,21 @@ def answer_problems(project: Path, answers: dict) -> list[str]:
 LOCK_PLACEHOLDER = "lockproject"  # the project name in the template's locks/*.lock
 
 
+# The answers that change pyproject.toml's dependencies (the runtime's extras), each with
+# its part of a lock's name: one lock per database and combination of these.
+LOCKED_ANSWERS = (
+    ("prometheus_enabled", "prometheus"),
+    ("use_scheduler", "scheduler"),
+    ("use_opentelemetry", "opentelemetry"),
+    ("use_sentry", "sentry"),
+)
+
+
 def lock_name(answers: dict) -> str:
     """The shipped lock for the answers that change pyproject.toml's dependencies."""
-    database = answers["database"]
-    prometheus = "prometheus" if answers["prometheus_enabled"] else "noprometheus"
-    scheduler = "scheduler" if answers["use_scheduler"] else "noscheduler"
-    return f"{database}-{prometheus}-{scheduler}.lock"
+    parts = [answers["database"]]
+    parts += [label if answers[key] else f"no{label}" for key, label in LOCKED_ANSWERS]
+    return "-".join(parts) + ".lock"
 
 
 class TemplateIncomplete(Exception):
@@ -155,7 +165,8 @@ def install_lock(project: Path, answers: dict, template: Path) -> None:
     if not source.is_file():
         raise TemplateIncomplete(
             f"uv.lock: {source} is missing, the template is incomplete (locks/ needs one "
-            "lock per database x prometheus_enabled x use_scheduler; scripts/lock.py makes them)"
+            "lock per database and combination of "
+            f"{', '.join(key for key, _ in LOCKED_ANSWERS)}; scripts/lock.py makes them)"
         )
     name = re.sub(r"[-_.]+", "-", answers["project_slug"]).lower()
     text = source.read_text(encoding="utf-8")

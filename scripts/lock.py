@@ -1,11 +1,12 @@
 """Maintainers' helper: the uv.lock each baked project gets, one per dependency set.
 
-The generated pyproject.toml depends on three answers (database, prometheus_enabled,
-use_scheduler), so there are eight dependency sets. Each is baked under a placeholder
-name, locked with uv, and kept in ``locks/``; the post-gen hook copies the one matching
-the answers into the project with the project's own name. A bake then needs no network,
-and every project baked from one commit of the template installs exactly the versions
-that commit's CI tested. ``--check`` fails when a lock no longer matches its pyproject.
+The generated pyproject.toml depends on the database and the answers in the hook's
+``LOCKED_ANSWERS`` (the runtime's extras): one dependency set per combination. Each is
+baked under a placeholder name, locked with uv, and kept in ``locks/``; the post-gen hook
+copies the one matching the answers into the project with the project's own name. A
+bake then needs no network, and every project baked from one commit of the template
+installs exactly the versions that commit's CI tested. ``--check`` fails when a lock no
+longer matches its pyproject.
 
     python scripts/lock.py            # re-lock, keeping the pins pyproject still allows
     python scripts/lock.py --upgrade  # re-lock with the newest versions pyproject allows
@@ -39,15 +40,11 @@ PLACEHOLDER = HOOK.LOCK_PLACEHOLDER
 
 
 def variants():
-    for database, prometheus, scheduler in itertools.product(
-        ("postgresql", "sqlite"), (False, True), (True, False)
-    ):
-        answers = {
-            "database": database,
-            "prometheus_enabled": prometheus,
-            "use_scheduler": scheduler,
-        }
-        yield HOOK.lock_name(answers), answers
+    keys = [key for key, _ in HOOK.LOCKED_ANSWERS]
+    for database in ("postgresql", "sqlite"):
+        for values in itertools.product((False, True), repeat=len(keys)):
+            answers = {"database": database, **dict(zip(keys, values, strict=True))}
+            yield HOOK.lock_name(answers), answers
 
 
 def bake(answers: dict, out: Path) -> Path:
@@ -78,6 +75,13 @@ def uv() -> str:
     return found
 
 
+def seed(lock: Path) -> None:
+    """A new dependency set's lock starts as a copy of another: the hook refuses to bake
+    without one, and ``uv lock`` then resolves what differs, keeping the shared pins."""
+    if not lock.exists():
+        shutil.copy(next(LOCKS.glob("*.lock")), lock)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail on a stale lock")
@@ -88,6 +92,8 @@ def main() -> int:
     stale = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, answers in variants():
+            if not check:
+                seed(LOCKS / name)
             project = bake(answers, Path(tmp) / name)
             lock = project / "uv.lock"
             if check:

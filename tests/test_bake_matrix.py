@@ -97,8 +97,8 @@ def test_matrix_is_large_enough():
     ids=["-".join(map(str, combo)) for combo in MATRIX],
 )
 def test_bake(bake, database, use_results, prometheus, admin, python_version):
-    # use_scheduler follows Prometheus (off with it): both values meet every other option
-    # without doubling the matrix.
+    # use_scheduler follows Prometheus (off with it), use_opentelemetry results and
+    # use_sentry the admin: each value meets every other option without doubling the matrix.
     use_scheduler = not prometheus
     project = bake(
         database=database,
@@ -107,6 +107,8 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
         admin_enabled=admin,
         python_version=python_version,
         use_scheduler=use_scheduler,
+        use_opentelemetry=use_results,
+        use_sentry=admin,
     )
     slug = project.name
     assert (project / slug / "config" / "__init__.py").is_file()
@@ -114,6 +116,16 @@ def test_bake(bake, database, use_results, prometheus, admin, python_version):
     assert runtime_files(project / "packages") == runtime_files(TEMPLATE_PACKAGES)
     services = compose_config(project, "compose.prod.yaml")["services"]
     assert ("scheduler" in services) == use_scheduler
+    # The runtime's extras are the answers' (one lock per set: install_lock found it).
+    chosen = {
+        "opentelemetry": use_results,
+        "prometheus": prometheus,
+        "scheduler": use_scheduler,
+        "sentry": admin,
+    }
+    extras = ",".join(name for name, on in chosen.items() if on)
+    runtime = f'"dramatiq-runtime[{extras}]",' if extras else '"dramatiq-runtime",'
+    assert runtime in (project / "pyproject.toml").read_text()
     assert unrendered_jinja(project) == []
     assert foreign_documents(project) == []
 

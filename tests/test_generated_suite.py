@@ -20,6 +20,8 @@ OPTION_SETS = [
         "database": "postgresql",
         "use_results": True,
         "admin_enabled": True,
+        "use_opentelemetry": True,
+        "use_sentry": True,
         "task_queues": "emails,default,reports",
         "redis_cache_db": 7,
         "redis_broker_db": 5,

@@ -142,22 +142,25 @@ def test_install_lock_refuses_a_missing_lock(tmp_path):
     post = load_hook("post_gen_project")
     answers = {"project_slug": "shop", "database": "sqlite"}
     answers |= {"prometheus_enabled": False, "use_scheduler": True}
+    answers |= {"use_opentelemetry": True, "use_sentry": False}
     post.install_lock(tmp_path, answers, TEMPLATE)
     assert 'name = "shop"' in (tmp_path / "uv.lock").read_text()
     with pytest.raises(post.TemplateIncomplete) as missing:
         post.install_lock(tmp_path, answers, tmp_path / "no-template")
-    assert "sqlite-noprometheus-scheduler.lock is missing" in str(missing.value)
+    lock = "sqlite-noprometheus-scheduler-opentelemetry-nosentry.lock"
+    assert f"{lock} is missing" in str(missing.value)
     assert "the template is incomplete" in str(missing.value)
 
 
 def test_a_template_without_its_lock_bakes_nothing(tmp_path):
     template = template_copy(tmp_path)
-    (template / "locks" / "postgresql-noprometheus-scheduler.lock").unlink()  # the defaults'
+    defaults = "postgresql-noprometheus-scheduler-noopentelemetry-nosentry.lock"
+    (template / "locks" / defaults).unlink()
     out = tmp_path / "out"
     proc = run([PYTHON, "-m", "cookiecutter", template, "--no-input", "-o", out], check=False)
     assert proc.returncode != 0
     [line] = [line for line in proc.stderr.splitlines() if line.startswith("uv.lock: ")]
-    assert "locks/postgresql-noprometheus-scheduler.lock is missing" in line
+    assert f"locks/{defaults} is missing" in line
     assert "the template is incomplete" in line
     assert not (out / "my_project").exists()
 
@@ -249,6 +252,8 @@ DISTINCT = {
     "prometheus_enabled": True,
     "admin_enabled": False,
     "use_scheduler": False,
+    "use_opentelemetry": True,
+    "use_sentry": True,
 }
 
 

@@ -2,6 +2,9 @@
 what it must. The models' own rules are tested with the ``dramatiq_runtime`` package.
 """
 
+{% if cookiecutter.use_sentry -%}
+import os
+{% endif -%}
 import subprocess
 import sys
 from pathlib import Path
@@ -82,4 +85,36 @@ def test_kubernetes_manifests_are_made_from_the_config():
     from django.core.management import call_command
 
     call_command("kubernetes", "--check")
+{%- endif %}
+{%- if cookiecutter.use_opentelemetry %}
+
+
+def test_sends_carry_their_trace():
+    """Tracing is on (use_opentelemetry): a send made inside a span writes the span's
+    W3C context into the message, as a worker will continue it."""
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer(__name__)
+    with tracer.start_as_current_span("test") as span:
+        message = actors.default_example.send({"traced": True})
+    trace_id = format(span.get_span_context().trace_id, "032x")
+    assert message.options["traceparent"].split("-")[1] == trace_id
+{%- endif %}
+{%- if cookiecutter.use_sentry %}
+
+
+def test_sentry_starts_where_a_dsn_is_set():
+    """use_sentry: sentry-sdk is installed and set up by the settings once SENTRY_DSN is."""
+    code = "import sentry_sdk; print(sentry_sdk.is_initialized())"
+    env = {**os.environ, "DJANGO_ENV": "test", "SENTRY_DSN": "http://key@127.0.0.1:9/1"}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"
 {%- endif %}

@@ -65,6 +65,9 @@ COMMON: dict[str, Any] = {
         "schedules": [],
 {%- endif %}
     },
+    # OpenTelemetry: spans over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (README: "Traces
+    # and error reports"). Sentry needs no value here: it is on where SENTRY_DSN is set.
+    "tracing": {"enabled": {{ cookiecutter.use_opentelemetry | py }}},
 }
 
 
@@ -104,6 +107,10 @@ class TestConfig(DjangoConfig):
         {
             "allowed_hosts": ["testserver", "localhost", "127.0.0.1"],
             "cache_default": {"key_prefix": f"{SLUG}-test-cache"},
+{%- if cookiecutter.use_opentelemetry %}
+            # Spans to the test process's own output, not to a collector.
+            "tracing": {"exporter": "console"},
+{%- endif %}
             "tasks": {
                 "namespace": f"{SLUG}-test",
                 "probes": True,
