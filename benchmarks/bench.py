@@ -58,6 +58,28 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def otlp_sink():
+    """A real OTLP/HTTP endpoint that accepts every batch and keeps nothing: the traced
+    runs pay for making and exporting spans, not for a collector's work."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -74,10 +96,20 @@ class Bench:
             "PYTHONPATH": os.pathsep.join([str(self.project), str(HERE)]),
         }
         self.logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+        self.sink = otlp_sink()
         sys.path.insert(0, str(self.project))
         self.load_config = importlib.import_module(f"{self.slug}.config").load_config
 
     # ----------------------------------------------------------------- helpers
+    def traced(self, ratio):
+        """The environment of a project with tracing on at ``ratio``, exporting to the sink."""
+        return {
+            "DRAMATIQ_ADMIN_ENABLED": "false",
+            "TRACING_ENABLED": "true",
+            "TRACING_SAMPLE_RATIO": str(ratio),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.sink.server_port}",
+        }
+
     def config(self, **env):
         """The project's own config models, as a worker with ``env`` would load them."""
         return self.load_config(environ={**self.env, **env})
@@ -211,6 +243,16 @@ class Bench:
         )
         return run("django-task", worker, prefill=prefill, **env)
 
+    def sent_run(self, run, name, worker, **env):
+        """No-op messages sent through the project's broker (its middleware, tracing's
+        included) before the run, instead of written to Redis directly."""
+        prefill = (
+            "import django; django.setup()\n"
+            "from dramatiq_runtime.probes import noop\n"
+            f"for _ in range({self.args.tasks}): noop.send()\n"
+        )
+        return run(name, worker, prefill=prefill, **env)
+
     def celery_run(self, processes, threads):
         queue = f"bench-{uuid.uuid4().hex[:8]}"
         url = redis_db(self.args.redis_url, self.args.celery_db)
@@ -257,6 +299,10 @@ class Bench:
                 "tracking_sqlite": run("tracking-sqlite", worker, **sqlite),
                 "admin_on": run("admin", worker, **old),
                 "celery": self.celery_run(processes, threads),
+                # Tracing off and on, each fed by sends (the sender decides the sampling).
+                "sent_off": self.sent_run(run, "sent", worker, DRAMATIQ_ADMIN_ENABLED="false"),
+                "tracing_1": self.sent_run(run, "traced-1", worker, **self.traced(0.01)),
+                "tracing_100": self.sent_run(run, "traced-100", worker, **self.traced(1.0)),
             }
         return results
 
@@ -310,6 +356,8 @@ class Bench:
                 django + probe,
                 {"DRAMATIQ_ADMIN_ENABLED": "true", "TRACKING_TRACKER": "django_dramatiq"},
             ),
+            "tracing_1": (django + probe, self.traced(0.01)),
+            "tracing_100": (django + probe, self.traced(1.0)),
         }
         results = {}
         for name, (setup, env, *call) in variants.items():
@@ -597,6 +645,15 @@ def rows(results):
             )
         )
     for shape, runs in results["throughput"].items():
+        for name, label in (("tracing_1", "1 %"), ("tracing_100", "100 %")):
+            table.append(
+                (
+                    f"no-op tasks/s, {shape}: tracing on at {label} vs off (both sent)",
+                    runs[name]["tasks_per_s"],
+                    runs["sent_off"]["tasks_per_s"],
+                )
+            )
+    for shape, runs in results["throughput"].items():
         lag = runs["tracking_pg"].get("tracking_lag_s")
         if lag:  # no baseline: the target is an absolute 2 s
             table.append(
@@ -620,6 +677,14 @@ def rows(results):
                     enqueue["bare"][q],
                 )
             )
+    for name, label in (("tracing_1", "1 %"), ("tracing_100", "100 %")):
+        table.append(
+            (
+                f"send() p50 ms from Django, tracing on at {label} vs off (admin off)",
+                enqueue[name]["p50_ms"],
+                enqueue["admin_off"]["p50_ms"],
+            )
+        )
     for q in ("p50_ms", "p99_ms"):
         table.append(
             (

@@ -19,7 +19,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/bench-project-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 "$venv/bin/python" -m cookiecutter "$here/.." --no-input -o "$work" >/dev/null
 project=$(find "$work" -mindepth 2 -maxdepth 2 -name manage.py -printf '%h\n')
-"${uv[@]}" -e "$project"
+# The runtime's opentelemetry extra too: the traced runs turn tracing on through the
+# environment (the default project has it off).
+"${uv[@]}" -e "$project" -e "$project/packages/dramatiq_runtime[opentelemetry]"
 # uv compiles only what it installs; an existing venv gets the rest compiled here.
 "$venv/bin/python" -m compileall -q -j 0 "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null
 exec "$venv/bin/python" "$here/bench.py" --project "$project" "$@"
