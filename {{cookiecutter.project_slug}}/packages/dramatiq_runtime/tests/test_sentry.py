@@ -142,3 +142,47 @@ def test_each_tick_checks_in_to_its_schedules_monitor(sentry):
             "value": "0 4 * * *",
         }
         assert payload["monitor_config"]["checkin_margin"] == 2
+
+
+def test_the_scheduler_hands_each_job_its_monitor():
+    """``manage.py scheduler`` adds each schedule with the monitor its ticks check in to,
+    and an interval Sentry cannot express (not whole minutes) gets none."""
+    import dramatiq
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from dramatiq_runtime import error_reporting, scheduling
+    from dramatiq_runtime.config.observability import SentryConfig
+    from dramatiq_runtime.config.schedules import Schedule
+
+    schedules = [
+        Schedule(actor="clear_expired_sessions", cron="0 4 * * *"),
+        Schedule(actor="clear_expired_sessions", every=120),
+        Schedule(actor="clear_expired_sessions", every=90),
+    ]
+    found = scheduling.jobs(schedules, dramatiq.get_broker())
+    error_reporting._crons = SentryConfig(dsn="http://key@127.0.0.1:9/1")
+    try:
+        monitors = error_reporting.monitors("shop", found, "UTC")
+    finally:
+        error_reporting._crons = None
+    assert monitors == {
+        0: (
+            "shop-0-clear-expired-sessions",
+            {
+                "schedule": {"type": "crontab", "value": "0 4 * * *"},
+                "checkin_margin": 2,
+                "timezone": "UTC",
+            },
+        ),
+        1: (
+            "shop-1-clear-expired-sessions",
+            {
+                "schedule": {"type": "interval", "value": 2, "unit": "minute"},
+                "checkin_margin": 2,
+                "timezone": "UTC",
+            },
+        ),
+    }
+    scheduler = BackgroundScheduler()
+    scheduling.add_jobs(scheduler, found, monitors)
+    handed = [job.args[-1] for job in scheduler.get_jobs()]
+    assert handed == [monitors[0], monitors[1], None]
