@@ -175,17 +175,19 @@ class Bench:
                         start_new_session=True,
                     )
                 )
-        first, rss = None, None
+        first, memory = None, None
         try:
             while True:
                 left = outstanding()
                 now = time.perf_counter()
                 if first is None and left < total:
                     first = (now, left)
+                if memory is None and (left < total / 2 or left == 0):
+                    # Halfway, or at the end of a run too short to be seen halfway: the
+                    # processes are alive until the finally below stops them.
+                    memory = worker_memory(procs)
                 if left == 0:
                     break
-                if rss is None and left < total / 2:
-                    rss = worker_rss(procs)
                 if sample and first and now - sampled >= 0.25 and left > total * 0.05:
                     sampled = now
                     samples.append(sample(now - first[0]))
@@ -201,7 +203,7 @@ class Bench:
         result = {
             "tasks_per_s": first[1] / elapsed if elapsed else float("inf"),
             "start_to_first_task_s": first[0] - started,
-            "rss_mb_per_worker_process": rss or worker_rss(procs),
+            **memory,
         }
         if samples:
             result["tracking_lag_s"] = {
@@ -579,11 +581,28 @@ def cmdline(pid):
         return ""
 
 
-def worker_rss(procs):
-    """Mean RSS of the processes that run tasks."""
+def smaps_mb(pid):
+    """USS (private pages) and PSS (shared pages split among their users) in MB, from
+    /proc/<pid>/smaps_rollup: what a process adds, which RSS overstates for forked ones."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    kb = {key: int(value) for key, value in re.findall(r"^(\w+):\s+(\d+) kB", text, re.M)}
+    return (kb["Private_Clean"] + kb["Private_Dirty"]) / 1024, kb["Pss"] / 1024
+
+
+def worker_memory(procs):
+    """Mean RSS, USS and PSS of the processes that run tasks."""
     pids = [pid for proc in procs for pid in task_processes(proc.pid)]
-    values = [v for v in map(rss_mb, pids) if v is not None]
-    return statistics.mean(values) if values else None
+    rss = [v for v in map(rss_mb, pids) if v is not None]
+    smaps = [v for v in map(smaps_mb, pids) if v is not None]
+    mean = statistics.mean
+    return {
+        "rss_mb_per_worker_process": mean(rss) if rss else None,
+        "uss_mb_per_worker_process": mean(u for u, _ in smaps) if smaps else None,
+        "pss_mb_per_worker_process": mean(p for _, p in smaps) if smaps else None,
+    }
 
 
 def installed(name):
@@ -727,13 +746,14 @@ def rows(results):
         )
     )
     for name, label in (("admin_off", "generated"), ("celery", "Celery")):
-        table.append(
-            (
-                f"RSS MB per worker process, 1x8: {label} vs bare",
-                one[name]["rss_mb_per_worker_process"],
-                one["bare"]["rss_mb_per_worker_process"],
+        for kind in ("rss", "uss", "pss"):
+            table.append(
+                (
+                    f"{kind.upper()} MB per worker process, 1x8: {label} vs bare",
+                    one[name][f"{kind}_mb_per_worker_process"],
+                    one["bare"][f"{kind}_mb_per_worker_process"],
+                )
             )
-        )
     return table  # fmt: skip
 
 
@@ -790,6 +810,8 @@ def chart(results, path):
 WORKER_MEASURES = (
     ("start_to_first_task_s", "worker start to first task s"),
     ("rss_mb_per_worker_process", "RSS MB per worker process"),
+    ("uss_mb_per_worker_process", "USS MB (unique) per worker process"),
+    ("pss_mb_per_worker_process", "PSS MB per worker process"),
 )
 
 
