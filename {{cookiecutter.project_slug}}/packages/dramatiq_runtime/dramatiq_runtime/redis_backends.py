@@ -18,7 +18,10 @@ adds what a failover asks of a queue:
 """
 
 import logging
+import os
 import time
+import uuid
+import weakref
 from typing import Any
 
 import redis
@@ -130,6 +133,14 @@ class RedisBroker(DramatiqRedisBroker):
         self.failover_timeout = failover_timeout
         self.wait_replicas = wait_replicas
         self.wait_timeout = wait_timeout
+        self._forget_consumers()
+        # A worker process forked from one that built this broker (``worker_start``) is a
+        # worker of its own: its own id (heartbeat, acks set), nothing held yet.
+        forked = weakref.WeakMethod(self._forget_consumers)
+        os.register_at_fork(after_in_child=lambda: (method := forked()) and method())
+
+    def _forget_consumers(self) -> None:
+        self.broker_id = str(uuid.uuid4())
         self.held: dict[str, set[str]] = {}
         self.lost: set[str] = set()
         self.next_recovery: dict[str, float] = {}

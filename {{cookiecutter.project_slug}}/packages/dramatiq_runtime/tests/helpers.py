@@ -82,7 +82,7 @@ def start_worker(
     env: dict[str, str] | None = None,
     stdout: IO[Any] | int = subprocess.PIPE,
 ) -> subprocess.Popen[str]:
-    """A real worker: the dramatiq master (rundramatiq execs it)."""
+    """A real worker: the process is the dramatiq master (`manage.py worker` runs it)."""
     return start_manage("worker", *args, env=env, stdout=stdout)
 
 

@@ -56,7 +56,8 @@ def test_worker_takes_rundramatiqs_own_flags(redis_client, shared_db, tmp_path):
     )
     try:
         wait_until(pid_file.exists, 60, "the master's pid file")
-        assert int(pid_file.read_text().strip()) == process.pid  # rundramatiq execs it
+        # The command is the master.
+        assert int(pid_file.read_text().strip()) == process.pid
     finally:
         output = stop_worker(process)
     assert "--pid-file" in output and "--processes 1 " in output

@@ -1,14 +1,17 @@
 """Start Dramatiq workers as the typed config describes them.
 
-django_dramatiq's ``rundramatiq`` with the config's values as its defaults: processes,
-threads, queues and the shutdown wait come from ``settings.CONFIG`` unless given; every
-other flag of ``rundramatiq`` (``--reload``, ``--pid-file``, ...) is its own, and it
-replaces this process with the ``dramatiq`` master.
+django_dramatiq's ``rundramatiq`` flags, with the config's values as the defaults of
+processes, threads, queues and the shutdown wait; every other flag (``--reload``,
+``--pid-file``, ...) works as there. Unlike ``rundramatiq``, which replaces itself with a
+``dramatiq`` command whose processes each start Django again, this process becomes the
+Dramatiq master with Django already set up (``worker_start``): its worker processes
+inherit it.
 """
 
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from django.core.management.base import CommandError
 from django_dramatiq.management.commands.rundramatiq import Command as RunDramatiq
 from pydantic import ValidationError
 
+from dramatiq_runtime import worker_start
 from dramatiq_runtime.config import DramatiqConfig
 from dramatiq_runtime.config.errors import problems
 
@@ -65,7 +69,47 @@ class Command(RunDramatiq):
             queues=queues,
             worker_shutdown_timeout=shutdown,
         )
-        super().handle(*args, **options)
+        if options["use_gevent"]:  # dramatiq-gevent patches before it imports: exec it
+            return super().handle(*args, **options)
+        arguments = self.dramatiq_arguments(**options)
+        self.stdout.write(f" * Running dramatiq: {' '.join(arguments)}\n\n")
+        sys.exit(worker_start.run(arguments, spawn=options["use_spawn"]))
+
+    def dramatiq_arguments(
+        self,
+        *,
+        watch_dir,
+        skip_logging,
+        use_polling_watcher,
+        use_spawn,
+        path,
+        processes,
+        threads,
+        verbosity,
+        queues,
+        pid_file,
+        log_file,
+        forks,
+        worker_shutdown_timeout,
+        **_,
+    ) -> list[str]:
+        """The ``dramatiq`` command line ``rundramatiq`` would run, without the program."""
+        found = ["--path", *path, "--processes", str(processes)]
+        found += ["--threads", str(threads)]
+        found += ["--worker-shutdown-timeout", str(worker_shutdown_timeout)]
+        if watch_dir:
+            found += ["--watch", watch_dir]
+            found += ["--watch-use-polling"] if use_polling_watcher else []
+        for function in forks:
+            found += ["--fork-function", function]
+        found += ["-v"] * (verbosity - 1)
+        found += self.discover_tasks_modules()  # the broker module, then the tasks
+        found += ["--queues", *queues] if queues else []
+        found += ["--pid-file", pid_file] if pid_file else []
+        found += ["--log-file", log_file] if log_file else []
+        found += ["--skip-logging"] if skip_logging else []
+        found += ["--use-spawn"] if use_spawn else []
+        return found
 
     def with_overrides(self, workers, processes, threads) -> DramatiqConfig:
         changes = {"processes": processes, "threads": threads}
@@ -102,6 +146,13 @@ class Command(RunDramatiq):
                 "dramatiq_prom_port": str(workers.prometheus_port),
             }
         )
+        # The settings imported dramatiq's Prometheus module in this process, which
+        # read those names once, at import; the worker processes inherit the module.
+        prometheus = sys.modules.get("dramatiq.middleware.prometheus")
+        if prometheus is not None:
+            prometheus.DB_PATH = str(folder)
+            prometheus.HTTP_HOST = workers.prometheus_host
+            prometheus.HTTP_PORT = workers.prometheus_port
         self.stdout.write(
             f" * Prometheus metrics on http://{workers.prometheus_host}:"
             f"{workers.prometheus_port}/metrics"

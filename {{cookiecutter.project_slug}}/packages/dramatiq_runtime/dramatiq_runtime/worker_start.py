@@ -1,0 +1,51 @@
+"""Dramatiq's master in the process that has already set Django up.
+
+``dramatiq`` as a command starts Python, then each worker process imports and sets up
+Django on its own. Here ``manage.py worker`` has done that once, so a worker process
+starts with it done and shares those pages with its siblings:
+
+- fork (the default before Python 3.14): the processes are forked from this one, after its
+  connections are closed and what it holds is frozen out of the garbage collector's reach
+  (``gc.freeze``), so collections do not touch, and copy, the shared pages;
+- forkserver (3.14's default): the fork server imports ``dramatiq_runtime.forkserver``
+  first, which sets Django up there, and the processes are forked from it;
+- spawn (``--use-spawn``): nothing is shared; each process sets Django up itself.
+
+Nothing the worker processes use is opened before they start: the middleware start their
+threads and connections in ``after_worker_boot``.
+"""
+
+import gc
+import multiprocessing
+import os
+import sys
+
+import dramatiq
+from django.db import connections
+from dramatiq import cli
+
+FORKSERVER_PRELOAD = "dramatiq_runtime.forkserver"
+
+
+def close_inherited() -> None:
+    """Close what a forked process must not share: database connections, the broker's."""
+    connections.close_all()
+    client = getattr(dramatiq.get_broker(), "client", None)
+    if client is not None:
+        client.connection_pool.disconnect()
+
+
+def run(arguments: list[str], *, spawn: bool) -> int:
+    """Dramatiq's ``main`` on ``arguments`` (its command line); its exit code."""
+    args = cli.make_argument_parser().parse_args(arguments)
+    method = "spawn" if spawn else multiprocessing.get_start_method()
+    if method == "forkserver":
+        multiprocessing.set_forkserver_preload([FORKSERVER_PRELOAD])
+    close_inherited()
+    if method == "fork":
+        gc.collect()
+        gc.freeze()
+    # Dramatiq's reload runs sys.argv again: make it a command line that runs (python
+    # manage.py ..., not manage.py, which execvp would look for on PATH).
+    sys.argv = [sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]]
+    return cli.main(args)
