@@ -16,6 +16,7 @@ threads and connections in ``after_worker_boot``.
 """
 
 import gc
+import importlib
 import multiprocessing
 import os
 import sys
@@ -25,6 +26,7 @@ from django.db import connections
 from dramatiq import cli
 
 FORKSERVER_PRELOAD = "dramatiq_runtime.forkserver"
+PRELOAD_MODULES = "DRAMATIQ_RUNTIME_PRELOAD"  # what the fork server imports after setup
 
 
 def close_inherited() -> None:
@@ -39,8 +41,13 @@ def run(arguments: list[str], *, spawn: bool) -> int:
     """Dramatiq's ``main`` on ``arguments`` (its command line); its exit code."""
     args = cli.make_argument_parser().parse_args(arguments)
     method = "spawn" if spawn else multiprocessing.get_start_method()
+    modules = [args.broker, *args.modules]  # the actors too: no process imports them
     if method == "forkserver":
+        os.environ[PRELOAD_MODULES] = ",".join(modules)
         multiprocessing.set_forkserver_preload([FORKSERVER_PRELOAD])
+    elif method == "fork":
+        for module in modules:
+            importlib.import_module(module)
     close_inherited()
     if method == "fork":
         gc.collect()
