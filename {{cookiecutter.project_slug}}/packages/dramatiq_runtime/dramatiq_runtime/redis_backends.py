@@ -17,11 +17,14 @@ adds what a failover asks of a queue:
   They would otherwise wait for the worker to stop (dramatiq issue 527).
 """
 
+import contextlib
 import logging
 import os
 import time
 import uuid
 import weakref
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import redis
@@ -63,9 +66,10 @@ class _RecoveringConsumer(_RedisConsumer):
 
     def __next__(self):
         try:
-            if self._recovery_due():
-                self.broker.recover(self.queue_name)
-            proxy = super().__next__()
+            with self.broker.untraced():
+                if self._recovery_due():
+                    self.broker.recover(self.queue_name)
+                proxy = super().__next__()
         except (ConnectionClosed, redis.ConnectionError, redis.TimeoutError) as exc:
             # Dramatiq's consumer wraps ConnectionError only; a paused server times out.
             self._away(exc)
@@ -101,16 +105,19 @@ class _RecoveringConsumer(_RedisConsumer):
         return not self.message_cache and time.monotonic() >= due
 
     def ack(self, message):
-        super().ack(message)
+        with self.broker.untraced():
+            super().ack(message)
         self.broker.held[self.queue_name].discard(message.options["redis_message_id"])
 
     def nack(self, message):
-        super().nack(message)
+        with self.broker.untraced():
+            super().nack(message)
         self.broker.held[self.queue_name].discard(message.options["redis_message_id"])
 
     def requeue(self, messages):
         messages = list(messages)
-        super().requeue(messages)
+        with self.broker.untraced():
+            super().requeue(messages)
         held = self.broker.held[self.queue_name]
         for message in messages:
             held.discard(message.options["redis_message_id"])
@@ -133,6 +140,11 @@ class RedisBroker(DramatiqRedisBroker):
         self.failover_timeout = failover_timeout
         self.wait_replicas = wait_replicas
         self.wait_timeout = wait_timeout
+        # What the consumers' own traffic (polls, acks, heartbeats) runs in: nothing, or
+        # with tracing on, a context its Redis instrumentation skips (middleware/tracing).
+        self.untraced: Callable[[], AbstractContextManager[Any]] = (
+            contextlib.nullcontext
+        )
         self._forget_consumers()
         # A worker process forked from one that built this broker (``worker_start``) is a
         # worker of its own: its own id (heartbeat, acks set), nothing held yet.

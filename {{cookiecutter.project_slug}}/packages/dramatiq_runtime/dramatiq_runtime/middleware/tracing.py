@@ -12,19 +12,22 @@ Parameters: none; the tracer provider is the process's (``dramatiq_runtime.traci
 - A retry is a new send from inside the failed attempt; the next attempt links to the
   failed one (``dramatiq.previous_attempt``).
 - Dramatiq moving a delayed message to its queue is not a send: the message keeps the
-  context its sender gave it.
+  context its sender gave it. The broker's own polls and acks are not traced.
 
 First in the stack: Dramatiq runs ``after_*`` hooks last to first, so the task's span
 ends after every other middleware, Retries' re-enqueue included.
 """
 
+import contextlib
 import threading
+from contextlib import AbstractContextManager
 from contextvars import Token
 from dataclasses import dataclass
 
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
 from opentelemetry import context, propagate, trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 PREVIOUS_ATTEMPT = "dramatiq.previous_attempt"
@@ -34,9 +37,24 @@ SYSTEM = "dramatiq"
 
 @dataclass
 class _Open:
+    """A span made current by ``_begin``, and how to undo that."""
+
     message_id: str
     span: trace.Span
     token: Token[context.Context]
+    quiet: AbstractContextManager[object]
+
+
+def _begin(message_id: str, span: trace.Span) -> _Open:
+    """Make ``span`` current. An unsampled one's calls also skip the instrumentations:
+    they would record nothing, and formatting a Redis command's arguments costs about as
+    much as sending it."""
+    token = context.attach(trace.set_span_in_context(span))
+    quiet = (
+        contextlib.nullcontext() if span.is_recording() else suppress_instrumentation()
+    )
+    quiet.__enter__()
+    return _Open(message_id, span, token, quiet)
 
 
 def _attributes(message, operation: str) -> dict[str, str | int]:
@@ -100,8 +118,7 @@ class Tracing(Middleware):
             kind=SpanKind.PRODUCER,
             attributes=attributes,
         )
-        token = context.attach(trace.set_span_in_context(span))
-        self._stack("sends").append(_Open(message.message_id, span, token))
+        self._stack("sends").append(_begin(message.message_id, span))
         for key in CARRIER_KEYS:
             message.options.pop(key, None)
         message.options.update(
@@ -142,8 +159,7 @@ class Tracing(Middleware):
             attributes=_attributes(message, "process"),
             links=links,
         )
-        token = context.attach(trace.set_span_in_context(span))
-        self._stack("tasks").append(_Open(message.message_id, span, token))
+        self._stack("tasks").append(_begin(message.message_id, span))
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if (task := self._pop("tasks", message.message_id)) is not None:
@@ -160,10 +176,16 @@ class Tracing(Middleware):
         if hasattr(provider, "force_flush"):
             provider.force_flush(timeout_millis=5000)
 
+    def after_process_boot(self, broker) -> None:
+        # The broker's own polls, acks and heartbeats are no one's span (redis_backends).
+        if hasattr(broker, "untraced"):
+            broker.untraced = suppress_instrumentation
+
     @staticmethod
     def _close(open_: _Open, exception: BaseException | None = None) -> None:
         if exception is not None:
             open_.span.record_exception(exception)
             open_.span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
         open_.span.end()
+        open_.quiet.__exit__(None, None, None)
         context.detach(open_.token)
