@@ -14,12 +14,14 @@ longer matches its pyproject.
 """
 
 import argparse
+import functools
 import importlib.util
 import itertools
 import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -82,37 +84,43 @@ def seed(lock: Path) -> None:
         shutil.copy(next(LOCKS.glob("*.lock")), lock)
 
 
+def one(name: str, answers: dict, tmp: Path, check: bool, upgrade: bool) -> str | None:
+    """Bake one dependency set and lock it (or check its lock); a stale lock's line."""
+    if not check:
+        seed(LOCKS / name)
+    project = bake(answers, tmp / name)
+    if check:
+        proc = subprocess.run(
+            [uv(), "lock", "--check", "--project", str(project)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            return f"{name}: {proc.stderr.strip().splitlines()[-1]}"
+        return None
+    command = [uv(), "lock", "--quiet", *(["--upgrade"] if upgrade else [])]
+    subprocess.run([*command, "--project", str(project)], check=True)
+    shutil.copy(project / "uv.lock", LOCKS / name)
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail on a stale lock")
     parser.add_argument("--upgrade", action="store_true", help="newest versions")
     options = parser.parse_args()
-    check = options.check
     LOCKS.mkdir(exist_ok=True)
-    stale = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, answers in variants():
-            if not check:
-                seed(LOCKS / name)
-            project = bake(answers, Path(tmp) / name)
-            lock = project / "uv.lock"
-            if check:
-                proc = subprocess.run(
-                    [uv(), "lock", "--check", "--project", str(project)],
-                    capture_output=True,
-                    text=True,
-                )
-                if proc.returncode != 0:
-                    stale.append(f"{name}: {proc.stderr.strip().splitlines()[-1]}")
-                continue
-            upgrade = ["--upgrade"] if options.upgrade else []
-            command = [uv(), "lock", "--quiet", *upgrade, "--project", str(project)]
-            subprocess.run(command, check=True)
-            shutil.copy(lock, LOCKS / name)
-            print(f"locks/{name}")
-    for line in stale:
+    found = list(variants())
+    # A seed must exist before the threads copy it: the first set is locked alone.
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(4) as pool:
+        lock = functools.partial(one, tmp=Path(tmp), check=options.check, upgrade=options.upgrade)
+        stale = [lock(*found[0])]
+        stale += pool.map(lambda variant: lock(*variant), found[1:])
+    if not options.check:
+        print("\n".join(f"locks/{name}" for name, _ in found))
+    for line in filter(None, stale):
         print(f"stale lock {line} (run: python scripts/lock.py)", file=sys.stderr)
-    return 1 if stale else 0
+    return 1 if any(stale) else 0
 
 
 if __name__ == "__main__":
