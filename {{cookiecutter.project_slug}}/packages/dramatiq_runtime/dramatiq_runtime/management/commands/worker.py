@@ -150,9 +150,11 @@ class Command(RunDramatiq):
         # read those names once, at import; the worker processes inherit the module.
         prometheus = sys.modules.get("dramatiq.middleware.prometheus")
         if prometheus is not None:
-            prometheus.DB_PATH = str(folder)
-            prometheus.HTTP_HOST = workers.prometheus_host
-            prometheus.HTTP_PORT = workers.prometheus_port
+            vars(prometheus).update(
+                DB_PATH=str(folder),
+                HTTP_HOST=workers.prometheus_host,
+                HTTP_PORT=workers.prometheus_port,
+            )
         self.stdout.write(
             f" * Prometheus metrics on http://{workers.prometheus_host}:"
             f"{workers.prometheus_port}/metrics"
