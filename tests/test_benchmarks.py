@@ -33,9 +33,9 @@ def test_benchmark_runs_on_a_tiny_count(tmp_path):
             "tracing_1",
             "tracing_100",
         }
-        for run in runs.values():
-            assert run["tasks_per_s"] > 0
-            assert run["rss_mb_per_worker_process"] and run["uss_mb_per_worker_process"]
+        for figures in runs.values():
+            assert figures["tasks_per_s"] > 0
+            assert figures["rss_mb_per_worker_process"] and figures["uss_mb_per_worker_process"]
     assert set(results["enqueue"]) == {
         "bare",
         "admin_off",
