@@ -79,8 +79,8 @@ TEMPLATES = [
 DATABASES = {"default": database_settings(CONFIG.database_url, BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = cache_settings(CONFIG)
-# DRAMATIQ_BROKER (its middleware built), DRAMATIQ_RESULT_BACKEND, TASKS (Django's @task
-# API on the same workers), DRAMATIQ_CRONTAB when the scheduler is on, ...
+# DRAMATIQ_BROKER (its middleware as data, built as the apps load), DRAMATIQ_RESULT_BACKEND,
+# TASKS (Django's @task API on the same workers), DRAMATIQ_CRONTAB when the scheduler is on.
 globals().update(task_settings(CONFIG))
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -15,7 +15,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from . import error_reporting, tracing
 from .config import ConfigError, DjangoConfig, Environments
-from .middleware import build_stack
 
 
 def load(environments: Environments) -> DjangoConfig:
@@ -49,11 +48,12 @@ def _needs_extra(extra: str, switch: str) -> Iterator[None]:
 def runtime_apps() -> list[str]:
     """The apps the runtime needs in INSTALLED_APPS, itself last.
 
-    Django's task framework is built in from Django 6.0 (``django.tasks``) and the
-    django-tasks backport on 5.2.
+    django_dramatiq's app is the runtime's subclass of it (``broker_app``: it builds the
+    middleware the settings describe). Django's task framework is built in from Django
+    6.0 (``django.tasks``) and the django-tasks backport on 5.2.
     """
     tasks = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
-    return ["django_dramatiq", tasks, "dramatiq_runtime"]
+    return ["dramatiq_runtime.broker_app.DjangoDramatiq", tasks, "dramatiq_runtime"]
 
 
 def database_settings(url: str, base_dir: Path) -> dict[str, Any]:
@@ -104,8 +104,9 @@ def cache_settings(config: DjangoConfig) -> dict[str, Any]:
 def task_settings(config: DjangoConfig) -> dict[str, Any]:
     """Every DRAMATIQ_* setting, TASKS, and the scheduler's, from the models.
 
-    Only the middleware are built here (django_dramatiq wants instances for those with
-    arguments); the rest is plain data.
+    Plain data, the broker's middleware included (``Component`` entries, built when
+    Django populates its apps: ``broker_app``): importing settings imports neither
+    Dramatiq nor Redis.
     """
     tasks = config.tasks
     data = tasks.to_django_config(
@@ -114,10 +115,8 @@ def task_settings(config: DjangoConfig) -> dict[str, Any]:
         tracing=config.tracing.enabled,
         sentry=config.sentry.enabled,
     )
-    broker = data["DRAMATIQ_BROKER"]
     found = {
         **data,
-        "DRAMATIQ_BROKER": {**broker, "MIDDLEWARE": build_stack(broker["MIDDLEWARE"])},
         # Workers import every installed app's ``tasks`` and ``actors`` modules.
         "DRAMATIQ_AUTODISCOVER_MODULES": ["tasks", "actors"],
     }

@@ -406,6 +406,33 @@ def test_config_does_not_import_django_nor_dramatiq():
     assert out.stdout.strip() == "[]"
 
 
+def test_settings_import_no_broker_and_setup_builds_it():
+    """Settings are plain data: neither Dramatiq nor Redis until the apps load, and then
+    the broker carries the middleware the config describes, as instances."""
+    code = (
+        "import sys, testproject.settings as s\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'dramatiq', 'django_dramatiq', 'redis'}))\n"
+        "print(sorted({type(c).__name__ for c in s.DRAMATIQ_BROKER['MIDDLEWARE']}))\n"
+        "import django, dramatiq; django.setup()\n"
+        "from dramatiq.middleware import Retries\n"
+        "[r] = [m for m in dramatiq.get_broker().middleware if isinstance(m, Retries)]\n"
+        "print(r.max_retries, type(dramatiq.get_broker()).__module__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=environment({"DRAMATIQ_MAX_RETRIES": "7"}),
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[]",
+        "['Component']",
+        "7 dramatiq_runtime.redis_backends",
+    ]
+
+
 def test_env_file_values_and_unrelated_keys(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
     env_file.write_text("DRAMATIQ_THREADS=3\nDRAMATIQ_PROCESSES=99\nREDIS_PASSWORD=x\n")

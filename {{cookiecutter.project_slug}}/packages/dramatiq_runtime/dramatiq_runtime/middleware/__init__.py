@@ -1,9 +1,8 @@
 """The runtime's Dramatiq middleware, and the one place that builds the broker's stack.
 
 The config models describe the stack as plain data (``config.middleware.Component``: an
-import path and keyword arguments); ``build_stack`` makes the instances that settings.py
-hands to django_dramatiq as ``DRAMATIQ_BROKER["MIDDLEWARE"]``. No Django here: settings
-load this while Django itself is being set up.
+import path and keyword arguments); ``build_stack`` makes the instances django_dramatiq's
+broker is built with (``broker_app``), when Django populates its apps. No Django here.
 """
 
 from collections.abc import Iterable
@@ -25,5 +24,10 @@ def build(component: Component) -> Any:
     return getattr(import_module(module), name)(**options)
 
 
-def build_stack(components: Iterable[Component]) -> list[Middleware]:
-    return [build(component) for component in components]
+def build_stack(components: Iterable[Component | Any]) -> list[Middleware]:
+    """Each component built; an instance or an import path (django_dramatiq builds a
+    path itself) as it is."""
+    return [
+        build(component) if isinstance(component, Component) else component
+        for component in components
+    ]
