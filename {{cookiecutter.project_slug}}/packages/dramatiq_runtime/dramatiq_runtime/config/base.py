@@ -131,8 +131,10 @@ class DjangoConfig(BaseModel):
         default=SecretStr(DEVELOPMENT_SECRET_KEY),
         description="Django SECRET_KEY; 50+ characters in production",
     )
+    # A list or dict default is a literal: pydantic copies it for each instance, and a
+    # factory such as ``list`` would have its signature parsed at import (tokenize).
     allowed_hosts: list[str] = Field(
-        default_factory=list, description="Django ALLOWED_HOSTS, comma-separated"
+        default=[], description="Django ALLOWED_HOSTS, comma-separated"
     )
     database_url: str = Field(
         default="sqlite:///db.sqlite3",

@@ -89,7 +89,7 @@ class KubernetesConfig(BaseModel):
     )
     web_replicas: int = Field(default=2, ge=1, le=100, description="Web pods")
     scaling: dict[str, QueueScaling] = Field(
-        default_factory=dict,
+        default={},
         description="Per-queue KEDA scaling by queue name; a queue not named here gets "
         "QueueScaling's defaults",
     )

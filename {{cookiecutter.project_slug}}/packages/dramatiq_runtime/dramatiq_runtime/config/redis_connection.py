@@ -36,7 +36,7 @@ class RedisConfig(BaseModel):
     env_prefix: ClassVar[str] = "REDIS_"
 
     sentinels: list[str] = Field(
-        default_factory=list,
+        default=[],
         description="Sentinel addresses, comma-separated host:port (empty: REDIS_URL)",
     )
     sentinel_master: str = Field(

@@ -103,10 +103,8 @@ class Schedule(BaseModel):
     queue: str | None = Field(
         default=None, description="A configured queue (default: the actor's own)"
     )
-    args: list[Any] = Field(default_factory=list, description="Positional arguments")
-    kwargs: dict[str, Any] = Field(
-        default_factory=dict, description="Keyword arguments"
-    )
+    args: list[Any] = Field(default=[], description="Positional arguments")
+    kwargs: dict[str, Any] = Field(default={}, description="Keyword arguments")
     enabled: bool = Field(default=True, description="False keeps the entry, unsent")
 
     @field_validator("cron")

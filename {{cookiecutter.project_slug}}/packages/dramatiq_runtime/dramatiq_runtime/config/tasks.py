@@ -104,7 +104,7 @@ class TaskConfig(BaseModel):
         description="Django's @task API on these workers (the TASKS setting)",
     )
     schedules: list[Schedule] = Field(
-        default_factory=list,
+        default=[],
         description="Periodic sends: actor, cron or every, queue, args, kwargs, "
         "enabled (a JSON list in the environment)",
     )
