@@ -49,10 +49,11 @@ def parse_args(argv=None):
     parser.add_argument("--celery-db", type=int, default=14, help="Celery's Redis DB")
     parser.add_argument(
         "--only",
-        choices=["all", "workers"],
+        choices=["all", "workers", "startup"],
         default="all",
         help="workers: only worker start to first task and memory per worker process, "
-        "generated vs bare, median of --worker-runs (what pythons.sh runs per Python)",
+        "generated vs bare, median of --worker-runs (what pythons.sh runs per Python); "
+        "startup: only the settings, config and django.setup() timings",
     )
     parser.add_argument("--worker-runs", type=int, default=5, help="runs per side (--only workers)")
     return parser.parse_args(argv)
@@ -381,7 +382,8 @@ class Bench:
             [PYTHON, "-m", "django", "startproject", "plain", str(plain_root)], check=True
         )
         # startproject plus django_dramatiq wired by hand, as the README of django_dramatiq
-        # shows: the same broker and middleware, written as a dict.
+        # shows: the same broker and middleware, written as a dict, and the same database
+        # (its driver is imported as the apps load).
         config = self.config()
         # GroupCallbacks needs a backend argument: a path alone cannot configure it.
         by_path = [
@@ -394,6 +396,8 @@ class Bench:
         handwired = plain_root / "plain" / "handwired.py"
         handwired.write_text(
             "from .settings import *  # noqa: F403\n"
+            "import dj_database_url\n"
+            f"DATABASES = {{'default': dj_database_url.parse({config.database_url!r})}}\n"
             "INSTALLED_APPS = [*INSTALLED_APPS, 'django_dramatiq']  # noqa: F405\n"
             "DRAMATIQ_BROKER = {\n"
             "    'BROKER': 'dramatiq.brokers.redis.RedisBroker',\n"
@@ -492,6 +496,8 @@ class Bench:
 
     # --------------------------------------------------------------------- run
     def run(self):
+        if self.args.only == "startup":  # no worker, no database
+            return {"machine": machine(), "startup": self.startup()}
         self.fresh_database()
         if self.args.only == "workers":
             try:
@@ -858,9 +864,9 @@ def main(argv=None):
     args = parse_args(argv)
     results = Bench(args).run()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.only == "workers":
-        (args.out / "workers.json").write_text(json.dumps(results, indent=2) + "\n")
-        print(json.dumps(results["workers"]))
+    if args.only != "all":
+        (args.out / f"{args.only}.json").write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(results[args.only]))
         return
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "results.md").write_text(markdown(results))

@@ -22,11 +22,11 @@ for version in "${engine_pythons[@]}"; do
   image="bench-python-$version"
   docker build -q --target dev -t "$image" "$project" >/dev/null
   # The host's network: the same Redis and PostgreSQL as the native run. As root: the
-  # results folder is the host's.
+  # results folder is the host's. The mounted project compiled first, as run.sh does.
   docker run --rm --network host --user 0 -e BENCH_WHERE=engine \
     -v "$project:/app" -v "$here:/bench" -w /app "$image" \
-    python /bench/bench.py --project /app --only workers --tasks 4000 \
-    --out "/bench/results/python-$version"
+    sh -c 'python -m compileall -q /app >/dev/null && exec python /bench/bench.py "$@"' - \
+    --project /app --only workers --tasks 4000 --out "/bench/results/python-$version"
   docker image rm -f "$image" >/dev/null
   files+=("$out/python-$version/workers.json")
 done

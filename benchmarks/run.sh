@@ -22,6 +22,7 @@ project=$(find "$work" -mindepth 2 -maxdepth 2 -name manage.py -printf '%h\n')
 # The runtime's opentelemetry extra too: the traced runs turn tracing on through the
 # environment (the default project has it off).
 "${uv[@]}" -e "$project" -e "$project/packages/dramatiq_runtime[opentelemetry]"
-# uv compiles only what it installs; an existing venv gets the rest compiled here.
-"$venv/bin/python" -m compileall -q -j 0 "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null
+# uv compiles only what it installs; an existing venv gets the rest compiled here, and the
+# project with its runtime package (editable, so never installed) as the image compiles them.
+"$venv/bin/python" -m compileall -q -j 0 "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" "$project" >/dev/null
 exec "$venv/bin/python" "$here/bench.py" --project "$project" "$@"
