@@ -16,8 +16,15 @@ import pytest
 TEMPLATE = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
-# Figures the engine tests measure, printed at the end of the run (xdist workers write them).
-FIGURES = Path(tempfile.gettempdir()) / "cookiecutter-django-dramatiq-engine-figures.txt"
+# Figures the engine tests measure, printed at the end of the run (xdist workers write them):
+# one file per run, named by the controller (its workers inherit the variable), so runs at
+# once on one machine neither mix nor delete each other's figures.
+FIGURES = Path(
+    os.environ.setdefault(
+        "TEMPLATE_TEST_FIGURES",
+        str(Path(tempfile.gettempdir()) / f"cookiecutter-django-dramatiq-{os.getpid()}.figures"),
+    )
+)
 # check-jsonschema's copy of the GitHub Actions workflow schema (no network needed).
 GITHUB_WORKFLOW = ["--builtin-schema", "vendor.github-workflows"]
 
@@ -182,3 +189,4 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("figures measured by the tests (engine stacks, bakes)")
         for line in FIGURES.read_text().splitlines():
             terminalreporter.write_line(line)
+        FIGURES.unlink()

@@ -6,11 +6,11 @@ so the request's transaction and the worker's error share one trace id.
 """
 
 import json
-import time
 import uuid
 
 import pytest
 from django.conf import settings
+from dramatiq_runtime.testing import wait_until
 
 from .helpers import manage, pinged_worker
 from .receivers import sentry_receiver
@@ -54,12 +54,17 @@ def sentry(redis_client, shared_db, tmp_path_factory):
         receiver.stop()
 
 
-def wait_for(receiver, found, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while not (items := [i for i in receiver.items() if found(i)]):
-        assert time.monotonic() < deadline, [i["type"] for i in receiver.items()]
-        time.sleep(0.1)
-    return items
+def wait_for(receiver, found, what: str, at_least: int = 1, timeout: float = 30):
+    """The items received that ``found`` accepts, once there are ``at_least``."""
+    return wait_until(
+        lambda: (
+            len(items := [i for i in receiver.items() if found(i)]) >= at_least
+            and items
+        ),
+        timeout,
+        what,
+        state=lambda: [i["type"] for i in receiver.items()],
+    )
 
 
 def test_an_actors_exception_reaches_sentry_with_the_requests_trace(sentry):
@@ -80,7 +85,7 @@ def test_an_actors_exception_reaches_sentry_with_the_requests_trace(sentry):
             and payload.get("extra", {}).get("dramatiq_message_id") == message_id
         )
 
-    event = wait_for(receiver, is_our_error)[0]["payload"]
+    event = wait_for(receiver, is_our_error, "the task's error event")[0]["payload"]
     exception = event["exception"]["values"][-1]
     print(
         "\nthe Sentry event's fields: "
@@ -108,6 +113,7 @@ def test_an_actors_exception_reaches_sentry_with_the_requests_trace(sentry):
             i["type"] == "transaction"
             and "traced" in str(i["payload"].get("transaction"))
         ),
+        "the request's transaction",
     )
     request_traces = {r["payload"]["contexts"]["trace"]["trace_id"] for r in requests}
     assert event["contexts"]["trace"]["trace_id"] in request_traces
@@ -123,15 +129,10 @@ def test_each_tick_checks_in_to_its_schedules_monitor(sentry):
     checkins = wait_for(
         receiver,
         lambda i: i["type"] == "check_in" and i["payload"]["monitor_slug"] == slug,
+        f"a check-in of {slug} per tick",
+        at_least=2,
+        timeout=40,
     )
-    deadline = time.monotonic() + 10
-    while len(checkins) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-        checkins = [
-            i
-            for i in receiver.items()
-            if i["type"] == "check_in" and i["payload"]["monitor_slug"] == slug
-        ]
     assert len(checkins) == 2
     for item in checkins:
         payload = item["payload"]

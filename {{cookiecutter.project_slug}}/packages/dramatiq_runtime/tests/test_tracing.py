@@ -7,12 +7,12 @@ Django's test client, so the request's span is Django's instrumentation's own.
 """
 
 import json
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from dramatiq_runtime.testing import wait_until
 
 from .helpers import environment, manage, pinged_worker, start_manage, stop_worker
 from .receivers import Span, otlp_receiver
@@ -74,20 +74,25 @@ def run(script: str, env: dict[str, str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def trace_of(receiver, message_id: str) -> list[Span]:
+    """The spans received so far of the trace that message's send belongs to."""
+    spans = receiver.items()
+    ours = {
+        s.trace_id
+        for s in spans
+        if s.attributes.get("messaging.message.id") == message_id
+    }
+    return [s for s in spans if s.trace_id in ours]
+
+
 def spans_of(receiver, message_id: str, want: int, timeout: float = 30) -> list[Span]:
     """The spans of the trace that message's send belongs to, once ``want`` are in."""
-    deadline = time.monotonic() + timeout
-    while True:
-        spans = receiver.items()
-        ours = {
-            s.trace_id
-            for s in spans
-            if s.attributes.get("messaging.message.id") == message_id
-        }
-        found = [s for s in spans if s.trace_id in ours]
-        if len(found) >= want or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+    return wait_until(
+        lambda: len(found := trace_of(receiver, message_id)) >= want and found,
+        timeout,
+        f"{want} spans in the trace of message {message_id}",
+        state=lambda: [(s.name, s.kind) for s in trace_of(receiver, message_id)],
+    )
 
 
 def tree(spans: list[Span]) -> str:
@@ -202,7 +207,11 @@ def test_the_worker_records_what_the_sender_sampled(traced):
     # The worker exports in the order it ended its spans: the later one's being in says
     # the earlier one's would be.
     assert one(spans_of(receiver, loud["message_id"], want=2), kind="CONSUMER")
-    assert not spans_of(receiver, quiet["message_id"], want=1, timeout=0)
+    assert not trace_of(receiver, quiet["message_id"])
+
+
+def receiver_ticks(receiver) -> list[Span]:
+    return [s for s in receiver.items() if s.name == "tick traced_work"]
 
 
 def test_each_scheduler_tick_is_a_trace_of_its_own(traced, tmp_path: Path):
@@ -215,15 +224,14 @@ def test_each_scheduler_tick_is_a_trace_of_its_own(traced, tmp_path: Path):
     )
     scheduler = start_manage("scheduler", env={**env, "CONFIG_FILE": str(config)})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            ticks = [s for s in receiver.items() if s.name == "tick traced_work"]
-            if len(ticks) >= 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        ticks = wait_until(
+            lambda: len(found := receiver_ticks(receiver)) >= 2 and found,
+            60,
+            "two ticks of traced_work",
+            state=lambda: [s.name for s in receiver.items()],
+        )
     finally:
         stop_worker(scheduler)
-    assert len(ticks) >= 2, [s.name for s in receiver.items()]
     assert all(tick.parent_id == "" for tick in ticks)
     assert len({tick.trace_id for tick in ticks}) == len(ticks)
     spans = receiver.items()
