@@ -74,12 +74,46 @@ class Pending:
         return self
 
 
+# One call writes a whole batch: per result, its hash fields (HSET), the fields only the
+# first write sets (HSETNX), worker ids and errors appended (RPUSH), every key's TTL
+# renewed. ARGV: the TTL, then per result (KEYS: its hash, workers and errors keys) four
+# counted groups. Five commands per result in a pipeline cost the writer's thread more
+# than the worker threads it shares the interpreter with spend on a no-op task.
+WRITE_RESULTS = """
+local ttl, at = ARGV[1], 2
+local function group(step)
+  local count = tonumber(ARGV[at])
+  local first, last = at + 1, at + count * step
+  at = last + 1
+  return count, first, last
+end
+for k = 1, #KEYS, 3 do
+  local key = KEYS[k]
+  local count, first, last = group(2)
+  if count > 0 then redis.call("HSET", key, unpack(ARGV, first, last)) end
+  count, first = group(2)
+  for i = 0, count - 1 do
+    redis.call("HSETNX", key, ARGV[first + 2 * i], ARGV[first + 2 * i + 1])
+  end
+  redis.call("PEXPIRE", key, ttl)
+  for offset = 1, 2 do
+    count, first, last = group(1)
+    if count > 0 then
+      redis.call("RPUSH", KEYS[k + offset], unpack(ARGV, first, last))
+      redis.call("PEXPIRE", KEYS[k + offset], ttl)
+    end
+  end
+end
+return #KEYS / 3
+"""
+
+
 class ResultStore:
     """The result records: ``<namespace>:<id>`` (hash), ``:workers`` and ``:errors``.
 
     Writes are held per process, merged per result, and sent by a ``BatchWriter`` in one
-    pipeline every ``FLUSH_INTERVAL`` s (or ``BATCH`` results), so neither ``enqueue`` nor
-    a worker waits on Redis for them; a task that starts and ends within one interval
+    script call every ``FLUSH_INTERVAL`` s (or ``BATCH`` results), so neither ``enqueue``
+    nor a worker waits on Redis for them; a task that starts and ends within one interval
     costs one hash write. Reads flush first, so a process reads its own writes. The status
     ``enqueue`` writes never replaces a worker's (HSETNX): the two flush in either order.
     A write that fails (Redis away) is dropped with a warning: results never fail a task.
@@ -96,6 +130,10 @@ class ResultStore:
         connection: dict[str, Any] | None = None,
     ):
         self.client = redis_clients.client(url, connection) if url else None
+        # EVALSHA, loading the script where Redis lacks it (a new master after failover).
+        self.write_results = (
+            self.client.register_script(WRITE_RESULTS) if self.client else None
+        )
         self.namespace = namespace
         self.ttl = ttl
         self.writer: BatchWriter[str, Pending] = BatchWriter(
@@ -130,23 +168,19 @@ class ResultStore:
         )
 
     def _write(self, held: list[Pending]) -> int:
-        assert self.client is not None
-        pipe = self.client.pipeline(transaction=False)
+        assert self.write_results is not None
+        keys: list[str] = []
+        args: list[str | int] = [self.ttl]
         for pending in held:
-            key, workers, errors = self.keys(pending.result_id)
-            if pending.fields:
-                pipe.hset(key, mapping={k: v for k, v in pending.fields.items()})
-            for name, value in pending.unless_set.items():
-                pipe.hsetnx(key, name, value)
-            pipe.pexpire(key, self.ttl)
-            if pending.workers:
-                pipe.rpush(workers, *pending.workers)
-                pipe.pexpire(workers, self.ttl)
-            if pending.errors:
-                pipe.rpush(errors, *pending.errors)
-                pipe.pexpire(errors, self.ttl)
-        pipe.execute()
-        return len(held)
+            keys.extend(self.keys(pending.result_id))
+            for pairs in (pending.fields, pending.unless_set):
+                args.append(len(pairs))
+                for pair in pairs.items():
+                    args.extend(pair)
+            for values in (pending.workers, pending.errors):
+                args.append(len(values))
+                args.extend(values)
+        return int(self.write_results(keys=keys, args=args))
 
     def flush(self) -> None:
         if self.client is not None:

@@ -33,7 +33,7 @@ from dramatiq_runtime.task_api import (
     task_finished,
     task_started,
 )
-from dramatiq_runtime.task_backend import run_task, spec
+from dramatiq_runtime.task_backend import ResultStore, run_task, spec, worker_id
 from dramatiq_runtime.testing import wait_until
 from testproject.tasks.signal_log import signal_log_key
 
@@ -289,3 +289,39 @@ def test_a_failure_is_final_when_retries_gives_it_up_whatever_the_settings(
     assert done.status == TaskResultStatus.FAILED, case
     assert done.attempts == attempts and len(done.errors) == attempts
     assert done.finished_at is not None
+
+
+def test_a_result_record_takes_each_write_in_any_order_and_expires(settings):
+    """The record's hash, worker ids and errors, written by one script call per flush:
+    the enqueue's READY flushed after the worker's RUNNING leaves RUNNING, the first
+    start time stays, lists append, and every key carries the TTL."""
+    options = settings.TASKS["default"]["OPTIONS"]
+    store = ResultStore(
+        options["url"], f"records-{uuid.uuid4().hex[:8]}", 60_000, options["connection"]
+    )
+    result_id = uuid.uuid4().hex
+    key, workers, errors = store.keys(result_id)
+    try:
+        store.running(result_id, "2026-12-03T01:00:00+00:00")
+        store.finished(result_id, {}, error={"traceback": "first"})
+        store.flush()
+        store.ready(result_id, json.dumps({"task": "t", "args": [], "kwargs": {}}))
+        store.running(result_id, "2026-12-03T02:00:00+00:00")  # the retry
+        store.finished(result_id, {"status": "SUCCESSFUL", "return_value": "2"})
+        store.flush()
+        record = {k.decode(): v.decode() for k, v in store.client.hgetall(key).items()}
+        assert record["status"] == "SUCCESSFUL" and record["return_value"] == "2"
+        assert record["started_at"] == "2026-12-03T01:00:00+00:00"
+        assert record["last_attempted_at"] == "2026-12-03T02:00:00+00:00"
+        assert json.loads(record["spec"])["task"] == "t"
+        assert [w.decode() for w in store.client.lrange(workers, 0, -1)] == [
+            worker_id(),
+            worker_id(),
+        ]
+        assert [json.loads(e) for e in store.client.lrange(errors, 0, -1)] == [
+            {"traceback": "first"}
+        ]
+        assert all(0 < store.client.pttl(k) <= 60_000 for k in (key, workers, errors))
+    finally:
+        store.writer.close()
+        store.client.delete(key, workers, errors)
