@@ -177,7 +177,7 @@ class TaskTracking(Middleware):
         from django.db import connections
         from django_dramatiq.models import DATABASE_LABEL
 
-        from ..task_rows import Row, moment, upsert
+        from ..task_rows import Row, upsert
 
         connection = connections[DATABASE_LABEL]
         if not connection.in_atomic_block:  # a caller's transaction is left alone
@@ -187,8 +187,8 @@ class TaskTracking(Middleware):
                 Row(
                     id=change.message.message_id,
                     status=change.status,
-                    created_at=moment(change.message.message_timestamp / 1000),
-                    updated_at=moment(change.at),
+                    created_at=change.message.message_timestamp / 1000,
+                    updated_at=change.at,
                     message_data=change.message.encode(),
                     actor_name=change.message.actor_name,
                     queue_name=q_name(change.message.queue_name),
