@@ -185,6 +185,10 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_terminal_summary(terminalreporter):
+    # xdist workers run this hook too, to a terminal nobody sees: only the controller
+    # prints the figures, then removes the run's file.
+    if hasattr(terminalreporter.config, "workerinput"):
+        return
     if FIGURES.exists():
         terminalreporter.section("figures measured by the tests (engine stacks, bakes)")
         for line in FIGURES.read_text().splitlines():
