@@ -132,7 +132,9 @@ class ResultStore:
         self.client = redis_clients.client(url, connection) if url else None
         # EVALSHA, loading the script where Redis lacks it (a new master after failover).
         self.write_results = (
-            self.client.register_script(WRITE_RESULTS) if self.client else None
+            self.client.register_script(WRITE_RESULTS)
+            if self.client is not None
+            else None
         )
         self.namespace = namespace
         self.ttl = ttl
