@@ -57,6 +57,19 @@ def manage(
     )
 
 
+def run_python(
+    code: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c CODE`` in a fresh process of the test environment."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=environment(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def start_manage(
     *args: str,
     env: dict[str, str] | None = None,

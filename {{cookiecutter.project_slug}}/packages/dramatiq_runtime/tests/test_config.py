@@ -1,7 +1,5 @@
 """The typed config: every field's bounds, env and YAML layering, messages."""
 
-import subprocess
-import sys
 from io import StringIO
 
 import pytest
@@ -29,7 +27,7 @@ from testproject.config import (
     load_config,
 )
 
-from .helpers import environment
+from .helpers import run_python
 
 PRODUCTION = {"DJANGO_ENV": "production", **PRODUCTION_STAND_INS}
 DEV_REDIS = DevConfig.profile["cache_default"]["redis_url"]
@@ -396,12 +394,7 @@ def test_config_does_not_import_django_nor_dramatiq():
         "import testproject.config as c; c.load_config(); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'dramatiq'}))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=environment({}),
-    )
+    out = run_python(code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
@@ -419,12 +412,7 @@ def test_settings_import_no_broker_and_setup_builds_it():
         "[r] = [m for m in dramatiq.get_broker().middleware if isinstance(m, Retries)]\n"
         "print(r.max_retries, type(dramatiq.get_broker()).__module__)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=environment({"DRAMATIQ_MAX_RETRIES": "7"}),
-    )
+    out = run_python(code, {"DRAMATIQ_MAX_RETRIES": "7"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
         "[]",
