@@ -21,9 +21,8 @@ import threading
 import traceback
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import dramatiq
 from django.conf import settings
@@ -55,56 +54,54 @@ READY, RUNNING = TaskResultStatus.READY.value, TaskResultStatus.RUNNING.value
 TIMES = ("enqueued_at", "started_at", "last_attempted_at", "finished_at")
 
 
-@dataclass
-class Pending:
-    """One result's writes not sent yet, merged: a later field value wins."""
+class Pending(NamedTuple):
+    """One result's writes not sent yet, merged: a later field value wins.
+
+    A tuple of JSON's types: a batch is ``json.dumps`` of a list of them, one string the
+    script takes apart inside Redis (per value, redis-py packs an argument in Python).
+    """
 
     result_id: str
-    fields: dict[str, str] = field(default_factory=dict)
-    unless_set: dict[str, str] = field(default_factory=dict)  # HSETNX: first write wins
-    workers: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    fields: dict[str, str]
+    unless_set: dict[str, str]  # HSETNX: the first write wins
+    workers: list[str]
+    errors: list[str]
 
     def merged(self, later: "Pending") -> "Pending":
         self.fields.update(later.fields)
         for name, value in later.unless_set.items():
             self.unless_set.setdefault(name, value)
-        self.workers += later.workers
-        self.errors += later.errors
+        self.workers.extend(later.workers)
+        self.errors.extend(later.errors)
         return self
 
 
 # One call writes a whole batch: per result, its hash fields (HSET), the fields only the
 # first write sets (HSETNX), worker ids and errors appended (RPUSH), every key's TTL
-# renewed. ARGV: the TTL, then per result (KEYS: its hash, workers and errors keys) four
-# counted groups. Five commands per result in a pipeline cost the writer's thread more
-# than the worker threads it shares the interpreter with spend on a no-op task.
+# renewed. ARGV: the namespace, the TTL and the batch (JSON, a list of ``Pending``); the
+# keys are the namespace's, as in Dramatiq's own scripts.
 WRITE_RESULTS = """
-local ttl, at = ARGV[1], 2
-local function group(step)
-  local count = tonumber(ARGV[at])
-  local first, last = at + 1, at + count * step
-  at = last + 1
-  return count, first, last
-end
-for k = 1, #KEYS, 3 do
-  local key = KEYS[k]
-  local count, first, last = group(2)
-  if count > 0 then redis.call("HSET", key, unpack(ARGV, first, last)) end
-  count, first = group(2)
-  for i = 0, count - 1 do
-    redis.call("HSETNX", key, ARGV[first + 2 * i], ARGV[first + 2 * i + 1])
+local namespace, ttl = ARGV[1], ARGV[2]
+local batch = cjson.decode(ARGV[3])
+for _, pending in ipairs(batch) do
+  local key = namespace .. ":" .. pending[1]
+  local pairs_ = {}
+  for name, value in pairs(pending[2]) do
+    pairs_[#pairs_ + 1] = name
+    pairs_[#pairs_ + 1] = value
   end
+  if #pairs_ > 0 then redis.call("HSET", key, unpack(pairs_)) end
+  for name, value in pairs(pending[3]) do redis.call("HSETNX", key, name, value) end
   redis.call("PEXPIRE", key, ttl)
-  for offset = 1, 2 do
-    count, first, last = group(1)
-    if count > 0 then
-      redis.call("RPUSH", KEYS[k + offset], unpack(ARGV, first, last))
-      redis.call("PEXPIRE", KEYS[k + offset], ttl)
+  for index, suffix in ipairs({":workers", ":errors"}) do
+    local values = pending[3 + index]
+    if #values > 0 then
+      redis.call("RPUSH", key .. suffix, unpack(values))
+      redis.call("PEXPIRE", key .. suffix, ttl)
     end
   end
 end
-return #KEYS / 3
+return #batch
 """
 
 
@@ -154,35 +151,30 @@ class ResultStore:
         return key, f"{key}:workers", f"{key}:errors"
 
     def _hold(
-        self, result_id: str, fields=None, unless_set=None, worker=None, error=None
-    ):
-        if self.client is None:
-            return
-        self.writer.hold(
-            result_id,
-            Pending(
+        self,
+        result_id: str,
+        fields: dict[str, str],
+        unless_set: dict[str, str] | None = None,
+        worker: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Hold a write; the dicts are the caller's own, fresh (they are merged into)."""
+        if self.client is not None:
+            self.writer.hold(
                 result_id,
-                dict(fields or {}),
-                dict(unless_set or {}),
-                [worker] if worker else [],
-                [error] if error else [],
-            ),
-        )
+                Pending(
+                    result_id,
+                    fields,
+                    unless_set or {},
+                    [worker] if worker else [],
+                    [error] if error else [],
+                ),
+            )
 
     def _write(self, held: list[Pending]) -> int:
         assert self.write_results is not None
-        keys: list[str] = []
-        args: list[str | int] = [self.ttl]
-        for pending in held:
-            keys.extend(self.keys(pending.result_id))
-            for pairs in (pending.fields, pending.unless_set):
-                args.append(len(pairs))
-                for pair in pairs.items():
-                    args.extend(pair)
-            for values in (pending.workers, pending.errors):
-                args.append(len(values))
-                args.extend(values)
-        return int(self.write_results(keys=keys, args=args))
+        batch = json.dumps(held, ensure_ascii=False)
+        return int(self.write_results(args=[self.namespace, self.ttl, batch]))
 
     def flush(self) -> None:
         if self.client is not None:
@@ -200,7 +192,9 @@ class ResultStore:
             worker=worker_id(),
         )
 
-    def finished(self, result_id: str, fields: dict[str, str], error=None) -> None:
+    def finished(
+        self, result_id: str, fields: dict[str, str], error: dict | None = None
+    ) -> None:
         self._hold(result_id, fields, error=json.dumps(error) if error else None)
 
     def read(self, result_id: str) -> tuple[dict[str, Any], list[str], list[dict]]:
