@@ -19,7 +19,6 @@ import os
 import socket
 import threading
 import traceback
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -29,6 +28,7 @@ from django.conf import settings
 from django.core import checks
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from dramatiq.message import generate_unique_id as dramatiq_message_id
 from dramatiq.middleware import CurrentMessage
 
 from . import redis_clients
@@ -270,11 +270,14 @@ class DramatiqBackend(BaseTaskBackend):
         super().validate_task(task)
 
     def enqueue(self, task, args, kwargs) -> TaskResult:
-        """Send the task; its definition (or ``using()``) was validated already."""
+        """Send the task; its definition (or ``using()``) was validated already.
+
+        The result's id is its message's (the admin's tracking row has the same id).
+        """
         now = timezone.now()
         result = TaskResult(
             task=task,
-            id=uuid.uuid4().hex,
+            id=dramatiq_message_id(),
             status=TaskResultStatus.READY,
             enqueued_at=now,
             started_at=None,
@@ -288,16 +291,22 @@ class DramatiqBackend(BaseTaskBackend):
         )
         enqueued_at = now.isoformat()
         self.store.ready(result.id, spec(task.module_path, result, enqueued_at))
-        message = run_task.message(
-            self.alias,
-            task.module_path,
-            result.id,
-            result.args,
-            result.kwargs,
-            enqueued_at,
+        # run_task's message, built as Actor.message() builds it, on the task's queue.
+        message: dramatiq.Message = dramatiq.Message(
+            queue_name=task.queue_name,
+            actor_name=run_task.actor_name,
+            args=(
+                self.alias,
+                task.module_path,
+                result.id,
+                result.args,
+                result.kwargs,
+                enqueued_at,
+            ),
+            kwargs={},
+            options={},
+            message_id=result.id,
         )
-        if task.queue_name != message.queue_name:
-            message = message.copy(queue_name=task.queue_name)
         delay = None
         if task.run_after is not None:
             delay = max(0, int((task.run_after - now).total_seconds() * 1000))
