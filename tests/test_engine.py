@@ -102,8 +102,9 @@ for process in pathlib.Path("/proc").glob("[0-9]*"):
         except OSError:  # gone meanwhile
             pass
 forkserver = sum(b"multiprocessing.forkserver" in line for line in cmdlines)
-dramatiq = sum(b"dramatiq" in line for line in cmdlines)
-print(dramatiq, forkserver)
+# Forked workers keep their parent's command line: manage.py worker's, or the fork server's.
+worker = sum(b"manage.py\\x00worker" in line for line in cmdlines) + forkserver
+print(worker, forkserver)
 """
 
 # Which of the modules django.setup() imports from /app have no bytecode in the image for
@@ -143,9 +144,10 @@ def test_dev_stack(baked, stacks, option_set):
     assert django.startswith("5.2." if DEV_PYTHON[option_set] == "3.11" else "6.1.")
 
     out = stack.exec("worker", "python", "-c", WORKER_PROCESSES).stdout
-    dramatiq, forkserver = map(int, out.split())
-    figure(f"{option_set} dev: worker container: {dramatiq} dramatiq processes, "
+    worker, forkserver = map(int, out.split())
+    figure(f"{option_set} dev: worker container: {worker} processes of manage.py worker, "
            f"{forkserver} of them multiprocessing's forkserver or started by it")  # fmt: skip
+    assert worker >= 2, out  # the master and at least one worker process
     # 3.14's default start method: the workers come from a forkserver (none before 3.14).
     assert (forkserver > 0) == (DEV_PYTHON[option_set] >= "3.14"), out
 
