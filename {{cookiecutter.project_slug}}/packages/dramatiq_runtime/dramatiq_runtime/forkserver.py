@@ -2,7 +2,6 @@
 3.14's default start method; ``worker_start``): Django set up once, there, with the
 broker and task modules the worker processes would import, for all of them."""
 
-import gc
 import importlib
 import os
 
@@ -10,10 +9,13 @@ import django
 
 django.setup()
 
-from dramatiq_runtime.worker_start import PRELOAD_MODULES, close_inherited  # noqa: E402
+from dramatiq_runtime.worker_start import (  # noqa: E402
+    PRELOAD_MODULES,
+    close_inherited,
+    freeze,
+)
 
 for module in filter(None, os.environ.get(PRELOAD_MODULES, "").split(",")):
     importlib.import_module(module)
 close_inherited()
-gc.collect()
-gc.freeze()
+freeze()
