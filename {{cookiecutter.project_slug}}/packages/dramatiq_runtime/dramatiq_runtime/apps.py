@@ -11,10 +11,12 @@ class DramatiqRuntimeConfig(AppConfig):
 
     def ready(self):
         # Register the runtime's actors in every process (web too), so .send() finds them.
-        from . import checks, ping, task_backend, tracing  # noqa: F401
+        from . import checks, ping, startup_gc, task_backend, tracing  # noqa: F401
 
         tracing.instrument_django()
 
         if settings.CONFIG.tasks.probes:
             # Probe actors for tests and benchmarks: never in a production worker.
             from . import probes  # noqa: F401
+
+        startup_gc.resume()  # what setup made is made: freeze it, collect again

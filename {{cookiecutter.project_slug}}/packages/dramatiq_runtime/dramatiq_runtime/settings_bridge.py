@@ -4,6 +4,10 @@ Each function turns one part of the config into Django's names for it, so ``sett
 stays a short, readable list of assignments and holds no value of its own.
 """
 
+# First: the garbage collector is paused while the settings and the apps load.
+from . import startup_gc  # noqa: F401
+
+# isort: split
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path

@@ -421,6 +421,23 @@ def test_settings_import_no_broker_and_setup_builds_it():
     ]
 
 
+@pytest.mark.parametrize("off_before", [False, True])
+def test_the_collector_is_paused_while_django_sets_up(off_before):
+    """Off from the settings import to the runtime app's ready(), then on again with
+    setup's objects frozen; a process that had turned it off itself keeps it off."""
+    code = (
+        f"import gc\nif {off_before}: gc.disable()\n"
+        "import testproject.settings\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+        "import django; django.setup()\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10_000)\n"
+    )
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    after = "False False" if off_before else "True True"
+    assert out.stdout.splitlines() == ["False False", after]
+
+
 def test_env_file_values_and_unrelated_keys(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
     env_file.write_text("DRAMATIQ_THREADS=3\nDRAMATIQ_PROCESSES=99\nREDIS_PASSWORD=x\n")
