@@ -91,7 +91,8 @@ VERSIONS = (
 )
 
 
-# How the worker container's processes were started: a forkserver among them on 3.14.
+# How the worker container's processes were started: forked from manage.py worker, on
+# 3.14 too (a forkserver only where the master runs threads: THREADED_WORKER).
 WORKER_PROCESSES = """
 import os, pathlib
 cmdlines = []
@@ -106,6 +107,14 @@ forkserver = sum(b"multiprocessing.forkserver" in line for line in cmdlines)
 worker = sum(b"manage.py\\x00worker" in line for line in cmdlines) + forkserver
 print(worker, forkserver)
 """
+
+# A one-process worker whose master runs a thread before it starts, stopped after 40 s.
+THREADED_WORKER = """timeout -s INT 40 python -c '
+import runpy, sys, threading, time
+threading.Thread(target=time.sleep, args=(120,), daemon=True, name="probe").start()
+sys.argv = ["manage.py", "worker", "--processes", "1", "--threads", "1"]
+runpy.run_path("manage.py", run_name="__main__")
+' 2>&1"""
 
 # Which of the modules django.setup() imports from /app have no bytecode in the image for
 # their very source (a .pyc records its source's mtime and size).
@@ -148,8 +157,14 @@ def test_dev_stack(baked, stacks, option_set):
     figure(f"{option_set} dev: worker container: {worker} processes of manage.py worker, "
            f"{forkserver} of them multiprocessing's forkserver or started by it")  # fmt: skip
     assert worker >= 2, out  # the master and at least one worker process
-    # 3.14's default start method: the workers come from a forkserver (none before 3.14).
-    assert (forkserver > 0) == (DEV_PYTHON[option_set] >= "3.14"), out
+    # A master with no thread but its main one forks its workers, on 3.14 as before it.
+    assert forkserver == 0, out
+    if DEV_PYTHON[option_set] >= "3.14":
+        # One that runs a thread hands them to 3.14's default, the forkserver.
+        out = stack.exec("worker", "sh", "-c", THREADED_WORKER, check=False).stdout
+        assert "Worker processes start by forkserver (other threads here: probe)." in out
+        assert "Worker process is ready for action." in out, out[-3000:]
+        figure(f"{option_set} dev: a master running a thread: its workers from a forkserver")
 
     ping = stack.manage("tasks_ping", "--timeout", "60")
     queues = queues_of(option_set)
@@ -172,7 +187,8 @@ def test_dev_stack(baked, stacks, option_set):
 
 
 # The runtime package's own suite runs natively on the host's Python (scripts/test.sh
-# package); here it runs on the default Python and Django, under forkserver, in this
+# package); here it runs on the default Python and Django (its traced workers from a
+# forkserver: their master runs the span exporter's thread), in this
 # stack's dev container against its Redis and PostgreSQL (a database of its own).
 RUNTIME_SUITE_STACK = "pg"
 RUNTIME_SUITE = (

@@ -1,6 +1,7 @@
 """Imported by multiprocessing's fork server before it forks a worker process (Python
-3.14's default start method; ``worker_start``): Django set up once, there, with the
-broker and task modules the worker processes would import, for all of them."""
+3.14's default start method, used when the master runs threads: ``worker_start``):
+Django set up once, there, with the broker and task modules the worker processes would
+import, for all of them."""
 
 import importlib
 import os

@@ -4,11 +4,15 @@
 Django on its own. Here ``manage.py worker`` has done that once, so a worker process
 starts with it done and shares those pages with its siblings:
 
-- fork (the default before Python 3.14): the processes are forked from this one, after its
-  connections are closed and what it holds is frozen out of the garbage collector's reach
-  (``gc.freeze``), so collections do not touch, and copy, the shared pages;
-- forkserver (3.14's default): the fork server imports ``dramatiq_runtime.forkserver``
-  first, which sets Django up there, and the processes are forked from it;
+- fork, whenever this process runs no thread but its main one (what ``start_method``
+  picks on every Python, 3.14 included): the processes are forked from this one, after
+  its connections are closed and what it holds is frozen out of the garbage collector's
+  reach (``gc.freeze``), so collections do not touch, and copy, the shared pages;
+- forkserver, where 3.14 defaults to it and this process runs other threads (an
+  OpenTelemetry exporter's, say: a fork copies no thread but may copy a lock one holds):
+  the fork server imports ``dramatiq_runtime.forkserver`` first, which sets Django up
+  there, and the processes are forked from it. It costs a second setup and a second copy
+  of it in memory (on the engine, 8 processes: 215 MiB against 135 MiB forked);
 - spawn (``--use-spawn``): nothing is shared; each process sets Django up itself.
 
 Nothing the worker processes use is opened before they start: the middleware start their
@@ -17,9 +21,11 @@ threads and connections in ``after_worker_boot``.
 
 import gc
 import importlib
+import logging
 import multiprocessing
 import os
 import sys
+import threading
 
 import dramatiq
 from django.db import connections
@@ -27,6 +33,7 @@ from dramatiq import cli
 
 FORKSERVER_PRELOAD = "dramatiq_runtime.forkserver"
 PRELOAD_MODULES = "DRAMATIQ_RUNTIME_PRELOAD"  # what the fork server imports after setup
+logger = logging.getLogger(__name__)
 
 
 def close_inherited() -> None:
@@ -47,17 +54,41 @@ def freeze() -> None:
     gc.freeze()
 
 
+def start_method(spawn: bool, default: str, threads: int) -> str:
+    """How the worker processes start: fork from this set-up process when nothing but
+    its main thread runs, else the platform's ``default`` (forkserver on 3.14)."""
+    if spawn:
+        return "spawn"
+    return "fork" if threads == 1 else default
+
+
+def thread_count() -> int:
+    """This process's threads, those not started by ``threading`` too (Linux's view)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 def run(arguments: list[str], *, spawn: bool) -> int:
     """Dramatiq's ``main`` on ``arguments`` (its command line); its exit code."""
     args = cli.make_argument_parser().parse_args(arguments)
-    method = "spawn" if spawn else multiprocessing.get_start_method()
     modules = [args.broker, *args.modules]  # the actors too: no process imports them
-    if method == "forkserver":
-        os.environ[PRELOAD_MODULES] = ",".join(modules)
-        multiprocessing.set_forkserver_preload([FORKSERVER_PRELOAD])
-    elif method == "fork":
+    if not spawn:
         for module in modules:
             importlib.import_module(module)
+    method = start_method(spawn, multiprocessing.get_start_method(), thread_count())
+    others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    logger.info(
+        "Worker processes start by %s%s.",
+        method,
+        f" (other threads here: {', '.join(others)})" if others else "",
+    )
+    if method == "fork":  # Dramatiq's processes, pipes and events, on this context
+        multiprocessing.set_start_method("fork", force=True)
+    elif method == "forkserver":
+        os.environ[PRELOAD_MODULES] = ",".join(modules)
+        multiprocessing.set_forkserver_preload([FORKSERVER_PRELOAD])
     close_inherited()
     if method == "fork":
         freeze()

@@ -5,6 +5,7 @@ import json
 import pytest
 import redis
 from django.conf import settings
+from dramatiq_runtime import worker_start
 from dramatiq_runtime.management.commands.taskconfig import (
     running_middleware,
 )
@@ -61,6 +62,22 @@ def test_worker_takes_rundramatiqs_own_flags(redis_client, shared_db, tmp_path):
     finally:
         output = stop_worker(process)
     assert "--pid-file" in output and "--processes 1 " in output
+    assert "Worker processes start by fork." in output  # the master runs one thread
+
+
+@pytest.mark.parametrize(
+    ("spawn", "default", "threads", "method"),
+    [
+        (False, "forkserver", 1, "fork"),  # 3.14, a master of one thread: fork it
+        (False, "forkserver", 2, "forkserver"),  # a thread that could hold a lock
+        (False, "fork", 2, "fork"),  # before 3.14: the platform's fork, as Dramatiq's
+        (True, "fork", 1, "spawn"),  # --use-spawn
+    ],
+)
+def test_worker_processes_are_forked_unless_the_master_runs_threads(
+    spawn, default, threads, method
+):
+    assert worker_start.start_method(spawn, default, threads) == method
 
 
 def test_worker_validates_overrides():
