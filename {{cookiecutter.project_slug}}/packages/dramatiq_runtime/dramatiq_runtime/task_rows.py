@@ -30,8 +30,11 @@ COLUMNS = (
 UPDATED = ("status", "updated_at", "message_data", "actor_name", "queue_name")
 # Rows encoded between two pauses of the writer's thread: the interpreter is handed to
 # whatever thread waits for it (a send), which would otherwise wait out the switch
-# interval (5 ms) while a batch is encoded.
-CHUNK = 25
+# interval (5 ms) while a batch is encoded. A row takes about 8.5 us: 5 rows keep a send
+# from waiting more than about 40 us for each. Measured, 2,000 sends with tracking on,
+# median of 8 runs: p99 0.465 ms at 25 rows, 0.374 ms at 5 (bare Dramatiq's 0.17 ms);
+# at 1 row p99 0.317 ms but p50 0.151 ms against 0.131 ms.
+CHUNK = 5
 PAUSE = 0.00005  # seconds
 
 
