@@ -12,7 +12,7 @@ starts with it done and shares those pages with its siblings:
   OpenTelemetry exporter's, say: a fork copies no thread but may copy a lock one holds):
   the fork server imports ``dramatiq_runtime.forkserver`` first, which sets Django up
   there, and the processes are forked from it. It costs a second setup and a second copy
-  of it in memory (on the engine, 8 processes: 215 MiB against 135 MiB forked);
+  of it in memory (an idle 8-process worker on the engine, 3.14: 215 MiB, 144 forked);
 - spawn (``--use-spawn``): nothing is shared; each process sets Django up itself.
 
 Nothing the worker processes use is opened before they start: the middleware start their
